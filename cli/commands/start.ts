@@ -1,0 +1,67 @@
+import { configPath, createGateway, type Gateway, loadConfig } from '../../core/index.js';
+import { builtinLoadOptions } from '../builtins.js';
+import { type Command, parseCommandArgs, UsageError } from '../command.js';
+
+/** Starts a gateway and stops it gracefully on SIGTERM or SIGINT. */
+export async function startGateway(options: {
+  config?: string;
+  port?: string;
+  host?: string;
+}): Promise<Gateway> {
+  const file = configPath(options.config);
+  const loaded = await loadConfig(file, builtinLoadOptions());
+  let port: number | undefined;
+  if (options.port !== undefined) {
+    port = Number(options.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new UsageError(`--port must be a port number from 0 to 65535, got "${options.port}"`);
+    }
+  }
+  const gateway = await createGateway(loaded);
+  const url = await gateway.listen(port, options.host);
+  gateway.app.log.info(
+    { url, config: file, routes: loaded.config.routes.length },
+    'gateway started',
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      gateway.app.log.warn({ signal }, 'second signal received, exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    gateway.app.log.info({ signal }, 'gateway stopping');
+    gateway.close().then(
+      () => {
+        gateway.app.log.info('gateway stopped');
+        process.exit(0);
+      },
+      (error: Error) => {
+        gateway.app.log.error({ err: error }, 'gateway stopped with an error');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return gateway;
+}
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'serve the routes of a config file',
+  help: `Usage: pactown start [--config FILE] [--port N] [--host ADDRESS]
+
+Serves the routes of FILE. The config is --config, else $ROUTES_CONFIG, else ./routes.yaml.
+The port is --port, else server.port, else $PORT, else 8080. SIGTERM or SIGINT stops the
+gateway after in-flight requests finish (bounded by server.shutdown_timeout).`,
+  async run(args) {
+    const { values } = parseCommandArgs(args, {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+    });
+    await startGateway(values as { config?: string; port?: string; host?: string });
+    return -1;
+  },
+};

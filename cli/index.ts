@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { ConfigError } from '../core/index.js';
+import { type Command, UsageError } from './command.js';
+import { initCommand } from './commands/init.js';
+import { routesCommand } from './commands/routes.js';
+import { startCommand } from './commands/start.js';
+import { validateCommand } from './commands/validate.js';
+
+/** Every `pactown` subcommand; modules add theirs here. */
+export const COMMANDS: Command[] = [startCommand, validateCommand, routesCommand, initCommand];
+
+function usage(): string {
+  const lines = COMMANDS.map((command) => `  ${command.name.padEnd(12)} ${command.summary}`);
+  return `Usage: pactown COMMAND [options]\n\nCommands:\n${lines.join('\n')}\n\nRun pactown COMMAND --help for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command) {
+    console.error(`unknown command "${name}"\n\n${usage()}`);
+    return 1;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(args);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 1;
+    }
+    if (
+      error instanceof UsageError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      console.error(`${(error as Error).message}\n\n${command.help}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // A negative code means the command keeps running (a server) and exits by itself.
+    if (code >= 0) {
+      process.exitCode = code;
+    }
+  },
+  (error: Error) => {
+    console.error(`pactown: ${error.stack ?? error.message}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { PluginDescriptor } from '../plugin-api.js';
+import { importPluginModule, resolvePluginModule } from '../plugin-loader.js';
+import { proxyRouteKind } from '../proxy/proxy-kind.js';
+import { PluginRegistrationError, PluginRegistry } from '../registry.js';
+import { ConfigError, type ConfigIssue, formatPath } from './issues.js';
+import { normalizeConfig } from './normalize.js';
+import { configSchema } from './schema.js';
+import { ConfigSource } from './source.js';
+import type { GatewayConfig } from './types.js';
+import { createAjv, validateAt } from './validate.js';
+
+/** A validated config together with the plugin registry it was validated against. */
+export interface LoadedConfig {
+  config: GatewayConfig;
+  registry: PluginRegistry;
+  /** Names of the environment variables the file references. */
+  variables: string[];
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadOptions {
+  /** Built-in plugins, registered before the file's own `plugins:` list. */
+  builtins?: PluginDescriptor[];
+  /** Adds route kinds and config sections to a fresh registry. */
+  setupRegistry?: (registry: PluginRegistry) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Picks the config path: the `--config` value, else `ROUTES_CONFIG`, else `./routes.yaml`. */
+export function configPath(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  return resolve(explicit ?? env.ROUTES_CONFIG ?? 'routes.yaml');
+}
+
+/** Reads, validates and normalises a config file; throws {@link ConfigError} with every problem. */
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'file not found'
+        : (error as Error).message;
+    throw new ConfigError([
+      {
+        file: path,
+        line: 0,
+        column: 0,
+        path: '',
+        message: `cannot read config: ${reason}`,
+        hint: 'pass --config FILE, set ROUTES_CONFIG, or run `pactown init` to write a commented example',
+      },
+    ]);
+  }
+  return loadConfigText(text, path, options);
+}
+
+/** Validates config text as if read from `file`. */
+export async function loadConfigText(
+  text: string,
+  file: string,
+  options: LoadOptions = {},
+): Promise<LoadedConfig> {
+  const env = options.env ?? process.env;
+  const source = new ConfigSource(file, text);
+  if (source.issues.length > 0) {
+    throw new ConfigError(source.issues);
+  }
+  source.substituteEnv(env);
+  const issues: ConfigIssue[] = [...source.issues];
+  const raw = source.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([
+      {
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        message: 'the config must be a map with a routes: list',
+      },
+    ]);
+  }
+  const document = raw as Record<string, unknown>;
+  const registry = new PluginRegistry();
+  registry.registerRouteKind(proxyRouteKind);
+  options.setupRegistry?.(registry);
+  for (const builtin of options.builtins ?? []) {
+    registry.register(builtin, 'built-in');
+  }
+  const dir = dirname(file);
+  issues.push(...(await loadFilePlugins(document.plugins, dir, registry, source)));
+
+  const ajv = createAjv();
+  issues.push(...validateAt(ajv, configSchema(registry), document, [], source));
+  let config: GatewayConfig | undefined;
+  if (issues.length === 0) {
+    const normalized = normalizeConfig(document, { file, dir, registry, env, ajv, source });
+    issues.push(...normalized.issues);
+    config = normalized.config;
+  }
+  if (issues.length > 0 || !config) {
+    throw new ConfigError(issues);
+  }
+  return { config, registry, variables: [...source.variables] };
+}
+
+async function loadFilePlugins(
+  list: unknown,
+  dir: string,
+  registry: PluginRegistry,
+  source: ConfigSource,
+): Promise<ConfigIssue[]> {
+  if (!Array.isArray(list)) {
+    return [];
+  }
+  const issues: ConfigIssue[] = [];
+  for (const [index, specifier] of list.entries()) {
+    if (typeof specifier !== 'string') {
+      continue;
+    }
+    const path = ['plugins', index];
+    const fail = (message: string, hint?: string) =>
+      issues.push({
+        file: source.file,
+        ...source.locate(path),
+        path: formatPath(path),
+        message,
+        hint,
+      });
+    let descriptors: unknown[];
+    try {
+      descriptors = await importPluginModule(resolvePluginModule(specifier, dir));
+    } catch (error) {
+      fail(`cannot load plugin "${specifier}": ${(error as Error).message}`);
+      continue;
+    }
+    for (const descriptor of descriptors) {
+      try {
+        registry.register(descriptor, specifier);
+      } catch (error) {
+        const name = error instanceof PluginRegistrationError ? error.pluginName : specifier;
+        fail(`plugin "${name}" from "${specifier}" is invalid: ${(error as Error).message}`);
+      }
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,105 @@
+import type { JsonSchema } from '../plugin-api.js';
+import type { PluginRegistry } from '../registry.js';
+import { durationSchema, sizeSchema } from './units.js';
+
+/** Schema of one entry of a `plugins:` list: a name, or a one-key map of name to options. */
+export const pluginRefSchema: JsonSchema = {
+  anyOf: [
+    { type: 'string', minLength: 1 },
+    { type: 'object', minProperties: 1, maxProperties: 1 },
+  ],
+  'x-expected': 'a plugin name, or a map of one plugin name to its options',
+};
+
+const serverSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    host: { type: 'string', minLength: 1 },
+    trust_proxy: {
+      anyOf: [
+        { type: 'array', items: { type: 'string', minLength: 1 } },
+        { type: 'string', minLength: 1 },
+      ],
+      'x-expected': 'a list of proxy addresses or CIDR ranges, such as [10.0.0.0/8, 127.0.0.1]',
+    },
+    body_limit: sizeSchema,
+    headers_timeout: durationSchema,
+    request_timeout: durationSchema,
+    keep_alive_timeout: durationSchema,
+    shutdown_timeout: durationSchema,
+    log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  },
+};
+
+/** Properties that every route accepts, whatever its kind. */
+export function commonRouteProperties(registry: PluginRegistry): Record<string, JsonSchema> {
+  const properties: Record<string, JsonSchema> = {
+    path: {
+      type: 'string',
+      pattern: '^/[^\\s?#]*$',
+      'x-expected': 'a path starting with "/", such as /api/v1 or /api/v1/*',
+    },
+    description: { type: 'string' },
+    plugins: { type: 'array', items: pluginRefSchema },
+    exclude: { type: 'array', items: { type: 'string', minLength: 1 } },
+  };
+  for (const policy of registry.list('policy')) {
+    if (policy.routeKey) {
+      properties[policy.routeKey] = policy.optionsSchema ?? {};
+    }
+  }
+  return properties;
+}
+
+/** Schema of one route: the route kinds chained by their discriminator keys. */
+export function routeSchema(registry: PluginRegistry): JsonSchema {
+  const common = commonRouteProperties(registry);
+  const kinds = registry.listRouteKinds();
+  const fallback = kinds.find((kind) => kind.discriminator === undefined);
+  let schema: JsonSchema = fallback
+    ? fallback.schema(common, registry)
+    : { type: 'object', properties: common, additionalProperties: false };
+  for (const kind of kinds.filter((candidate) => candidate.discriminator !== undefined).reverse()) {
+    schema = {
+      if: { type: 'object', required: [kind.discriminator] },
+      then: kind.schema(common, registry),
+      else: schema,
+    };
+  }
+  return schema;
+}
+
+/** The whole config schema, composed from the core and every registered plugin. */
+export function configSchema(registry: PluginRegistry): JsonSchema {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'Pactown Gateway config',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      server: serverSchema,
+      plugins: {
+        type: 'array',
+        items: {
+          type: 'string',
+          minLength: 1,
+          'x-expected': 'a relative path such as ./my-plugin.js or an npm package name',
+        },
+      },
+      global_plugins: { type: 'array', items: pluginRefSchema },
+      routes: { type: 'array', items: routeSchema(registry) },
+      ...registry.configSections(),
+    },
+  };
+}
+
+/** The schema with the gateway's own `x-` keywords removed, for editors. */
+export function publishableSchema(registry: PluginRegistry): JsonSchema {
+  return JSON.parse(
+    JSON.stringify(configSchema(registry), (key, value) =>
+      key.startsWith('x-') ? undefined : value,
+    ),
+  );
+}

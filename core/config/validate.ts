@@ -1,0 +1,229 @@
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import type { FormatsPlugin } from 'ajv-formats';
+import type { JsonSchema } from '../plugin-api.js';
+import { type ConfigIssue, formatPath } from './issues.js';
+import type { ConfigSource } from './source.js';
+
+// ajv and ajv-formats are CommonJS modules whose types describe a `default` export that an ES
+// module import does not unwrap, so they are loaded with require.
+const require = createRequire(import.meta.url);
+const Ajv = require('ajv').default as typeof AjvClass;
+const addFormats = require('ajv-formats').default as FormatsPlugin;
+
+/** Creates the ajv instance used for the config and for every plugin's options. */
+export function createAjv() {
+  const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+  addFormats(ajv);
+  for (const keyword of ['x-expected', 'x-secret']) {
+    ajv.addKeyword({ keyword });
+  }
+  return ajv;
+}
+
+type Ajv = ReturnType<typeof createAjv>;
+
+const compiled = new WeakMap<object, ValidateFunction>();
+
+/** Compiles `schema` once per schema object. */
+export function compileSchema(ajv: Ajv, schema: JsonSchema): ValidateFunction {
+  const cached = compiled.get(schema);
+  if (cached) {
+    return cached;
+  }
+  const validate = ajv.compile(schema);
+  compiled.set(schema, validate);
+  return validate;
+}
+
+/**
+ * Validates `value` (found at `basePath` in the file) against `schema`, returning one issue per
+ * distinct problem with its line and column. Valid values may be changed in place by defaults and
+ * type coercion.
+ */
+export function validateAt(
+  ajv: Ajv,
+  schema: JsonSchema,
+  value: unknown,
+  basePath: (string | number)[],
+  source: ConfigSource,
+): ConfigIssue[] {
+  const validate = compileSchema(ajv, schema);
+  if (validate(value)) {
+    return [];
+  }
+  return toIssues(validate.errors ?? [], value, basePath, source);
+}
+
+function toIssues(
+  errors: ErrorObject[],
+  root: unknown,
+  basePath: (string | number)[],
+  source: ConfigSource,
+): ConfigIssue[] {
+  const relevant = pruneAlternatives(errors.filter((error) => error.keyword !== 'if'));
+  const seen = new Set<string>();
+  const issues: ConfigIssue[] = [];
+  for (const error of relevant) {
+    const path = [...basePath, ...pointerToPath(error.instancePath, root)];
+    let keyPath = path;
+    let atKey = false;
+    if (error.keyword === 'additionalProperties') {
+      keyPath = [...path, String(error.params.additionalProperty)];
+      atKey = true;
+    }
+    const { message, hint } = describe(error, valueAt(root, error.instancePath));
+    const text = `${formatPath(keyPath)}|${message}`;
+    if (seen.has(text)) {
+      continue;
+    }
+    seen.add(text);
+    issues.push({
+      file: source.file,
+      ...source.locate(keyPath, atKey),
+      path: formatPath(keyPath),
+      message,
+      hint,
+    });
+  }
+  return issues;
+}
+
+/**
+ * Drops the per-branch errors of an `anyOf` that has an `x-expected` description and reports the
+ * description alone, so `rate_limit: 100/minute` yields one message, not one per branch.
+ */
+function pruneAlternatives(errors: ErrorObject[]): ErrorObject[] {
+  const described = errors.filter(
+    (error) => error.keyword === 'anyOf' && error.parentSchema?.['x-expected'],
+  );
+  return errors.filter((error) => {
+    if (error.keyword === 'anyOf' && !error.parentSchema?.['x-expected']) {
+      return false;
+    }
+    return !described.some(
+      (anyOf) =>
+        anyOf !== error &&
+        error.instancePath === anyOf.instancePath &&
+        error.schemaPath.startsWith(anyOf.schemaPath.replace(/\/anyOf$/, '/anyOf/')),
+    );
+  });
+}
+
+function describe(error: ErrorObject, found: unknown): { message: string; hint?: string } {
+  const shown = showValue(found);
+  const expected = error.parentSchema?.['x-expected'] as string | undefined;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String(error.params.additionalProperty);
+      const allowed = Object.keys((error.parentSchema?.properties as object) ?? {});
+      const suggestion = closest(name, allowed);
+      return {
+        message: `unknown key "${name}"`,
+        hint: suggestion
+          ? `did you mean "${suggestion}"?`
+          : `allowed keys here: ${allowed.join(', ') || 'none'}`,
+      };
+    }
+    case 'required':
+      return { message: `missing required key "${error.params.missingProperty}"` };
+    case 'type':
+      return { message: `expected ${expected ?? error.params.type}, found ${shown}` };
+    case 'enum':
+      return {
+        message: `expected one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, found ${shown}`,
+      };
+    case 'const':
+      return { message: `expected ${JSON.stringify(error.params.allowedValue)}, found ${shown}` };
+    case 'anyOf':
+    case 'oneOf':
+    case 'pattern':
+    case 'format':
+      return { message: `expected ${expected ?? describeKeyword(error)}, found ${shown}` };
+    default:
+      return { message: `${error.message ?? error.keyword}, found ${shown}` };
+  }
+}
+
+function describeKeyword(error: ErrorObject): string {
+  if (error.keyword === 'pattern') {
+    return `a value matching ${error.params.pattern}`;
+  }
+  if (error.keyword === 'format') {
+    return `a value in ${error.params.format} format`;
+  }
+  return error.message ?? 'a different value';
+}
+
+function showValue(value: unknown): string {
+  if (value === undefined) {
+    return 'nothing';
+  }
+  if (value === null) {
+    return 'null';
+  }
+  if (Array.isArray(value)) {
+    return 'a list';
+  }
+  if (typeof value === 'object') {
+    return 'a map';
+  }
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
+}
+
+function pointerToPath(pointer: string, root: unknown): (string | number)[] {
+  if (!pointer) {
+    return [];
+  }
+  const path: (string | number)[] = [];
+  let node = root as Record<string, unknown> | unknown[] | undefined;
+  for (const raw of pointer.slice(1).split('/')) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node)) {
+      path.push(Number(segment));
+      node = node[Number(segment)] as never;
+    } else {
+      path.push(segment);
+      node = (node as Record<string, unknown> | undefined)?.[segment] as never;
+    }
+  }
+  return path;
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let node = root;
+  for (const raw of pointer ? pointer.slice(1).split('/') : []) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    node = (node as Record<string, unknown> | undefined)?.[segment];
+  }
+  return node;
+}
+
+/** The allowed name closest to `name` by edit distance, if it is a plausible typo. */
+function closest(name: string, allowed: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const candidate of allowed) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}

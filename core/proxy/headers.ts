@@ -1,0 +1,46 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyRequest } from 'fastify';
+
+/** Hop-by-hop headers (RFC 9110 section 7.6.1), never forwarded in either direction. */
+export const HOP_BY_HOP_HEADERS = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+/** Removes hop-by-hop headers and every header that `Connection` names. */
+export function stripHopByHop<T extends Record<string, unknown>>(headers: T): T {
+  const connection = headers.connection;
+  if (typeof connection === 'string') {
+    for (const name of connection.split(',')) {
+      delete headers[name.trim().toLowerCase()];
+    }
+  }
+  for (const name of HOP_BY_HOP_HEADERS) {
+    delete headers[name];
+  }
+  return headers;
+}
+
+/**
+ * Sets `X-Forwarded-For`, `-Proto` and `-Host`. A chain sent by the client is kept only when the
+ * client is a trusted proxy, so an untrusted peer cannot forge an address.
+ */
+export function setForwardedHeaders(request: FastifyRequest, headers: IncomingHttpHeaders): void {
+  const peer = request.socket.remoteAddress ?? '';
+  const trusted = request.ips !== undefined && request.ips.length > 1;
+  const chain = headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = trusted && chain ? `${chain}, ${peer}` : peer;
+  headers['x-forwarded-proto'] = request.protocol;
+  const host = request.headers.host;
+  if (host !== undefined) {
+    headers['x-forwarded-host'] =
+      trusted && headers['x-forwarded-host'] ? headers['x-forwarded-host'] : host;
+  }
+}

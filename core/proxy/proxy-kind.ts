@@ -1,0 +1,220 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { resolve } from 'node:path';
+import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteConfig } from '../config/types.js';
+import { durationSchema, parseDuration, parseSize, sizeSchema } from '../config/units.js';
+import { errorBody } from '../errors.js';
+import type { JsonSchema } from '../plugin-api.js';
+import type { RouteKind, RouteRuntime } from '../routes/kind.js';
+import { enforceBodyLimit } from './body-limit.js';
+import { setForwardedHeaders, stripHopByHop } from './headers.js';
+import { retryDelayFor } from './retry.js';
+import { hasDotSegment } from './traversal.js';
+
+/** How a route path matches requests. */
+export interface RouteMatch {
+  /** Prefix without a trailing `/` or `*`; empty for the root. */
+  prefix: string;
+  /** True for `/api/v1*`, a plain prefix that also matches `/api/v10`. */
+  plainPrefix: boolean;
+}
+
+/**
+ * Parses a route path. `/api/v1` and `/api/v1/*` match `/api/v1` and everything below it but not
+ * `/api/v10`; a `*` right after other characters (`/api/v1*`) is a plain string prefix.
+ */
+export function parseRoutePath(path: string): RouteMatch {
+  if (path.endsWith('/*') || path === '*') {
+    return { prefix: path.slice(0, -2).replace(/\/+$/, ''), plainPrefix: false };
+  }
+  if (path.endsWith('*')) {
+    return { prefix: path.slice(0, -1), plainPrefix: true };
+  }
+  return { prefix: path.replace(/\/+$/, ''), plainPrefix: false };
+}
+
+/** Proxy route options after defaults. */
+export interface ProxyOptions {
+  target: URL;
+  timeoutMs: number;
+  retries: number;
+  stripPath: boolean;
+  preserveHost: boolean;
+  bodyLimit?: number;
+  connections: number;
+  tlsVerify: boolean;
+  tlsCa?: string;
+}
+
+/** Reads a proxy route's options, applying `DEFAULT_TIMEOUT` and `MAX_RETRIES` defaults. */
+export function proxyOptions(route: RouteConfig, runtime: RouteRuntime): ProxyOptions {
+  const raw = route.raw;
+  const tls = (raw.tls ?? {}) as { verify?: boolean; ca?: string };
+  return {
+    target: new URL(raw.target as string),
+    timeoutMs:
+      raw.timeout === undefined
+        ? runtime.config.defaultTimeout
+        : parseDuration(raw.timeout as number | string),
+    retries: (raw.retries as number | undefined) ?? runtime.config.defaultRetries,
+    stripPath: (raw.strip_path as boolean | undefined) ?? true,
+    preserveHost: (raw.preserve_host as boolean | undefined) ?? false,
+    bodyLimit:
+      raw.body_limit === undefined ? undefined : parseSize(raw.body_limit as string | number),
+    connections: (raw.connections as number | undefined) ?? 128,
+    tlsVerify: tls.verify ?? true,
+    tlsCa: tls.ca ? readFileSync(resolve(runtime.config.dir, tls.ca), 'utf8') : undefined,
+  };
+}
+
+const proxyProperties: Record<string, JsonSchema> = {
+  target: {
+    type: 'string',
+    pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
+    'x-expected': 'an http:// or https:// URL such as http://127.0.0.1:3000',
+  },
+  timeout: durationSchema,
+  retries: { type: 'integer', minimum: 0, maximum: 10 },
+  strip_path: { type: 'boolean' },
+  preserve_host: { type: 'boolean' },
+  body_limit: sizeSchema,
+  connections: { type: 'integer', minimum: 1, maximum: 4096 },
+  tls: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { verify: { type: 'boolean' }, ca: { type: 'string', minLength: 1 } },
+  },
+};
+
+/** The default route kind: forwards requests to `target` through @fastify/http-proxy. */
+export const proxyRouteKind: RouteKind = {
+  name: 'proxy',
+  schema(common) {
+    return {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path', 'target'],
+      properties: { ...common, ...proxyProperties },
+    };
+  },
+  async register(scope, route, runtime) {
+    const options = proxyOptions(route, runtime);
+    const match = parseRoutePath(route.path);
+    await scope.register(
+      async (inner: FastifyInstance) => {
+        inner.addHook('onRequest', rejectDotSegments(route.path));
+        if (options.bodyLimit !== undefined) {
+          inner.addHook('preHandler', enforceBodyLimit(options.bodyLimit, route.path));
+        }
+        await inner.register(httpProxy, buildProxySettings(route, match, options));
+      },
+      { prefix: match.plainPrefix ? '' : match.prefix },
+    );
+  },
+};
+
+function rejectDotSegments(routePath: string) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const url = request.raw.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if ((path.includes('.') || path.includes('%')) && hasDotSegment(path)) {
+      request.log.warn({ route: routePath }, 'rejected a path with a dot segment');
+      return reply
+        .code(400)
+        .send(
+          errorBody(
+            'PACTOWN_ERR_PATH_TRAVERSAL',
+            'path contains a "." or ".." segment, which proxy routes do not forward',
+            routePath,
+          ),
+        );
+    }
+  };
+}
+
+function buildProxySettings(
+  route: RouteConfig,
+  match: RouteMatch,
+  options: ProxyOptions,
+): FastifyHttpProxyOptions {
+  const targetPath = options.target.pathname;
+  const keepPrefix = !options.stripPath;
+  const rewritePrefix = keepPrefix ? joinPaths(targetPath, match.prefix) : targetPath;
+  return {
+    upstream: options.target.origin,
+    rewritePrefix: rewritePrefix || '/',
+    routes: match.plainPrefix ? [`${match.prefix}*`] : undefined,
+    preRewrite: match.plainPrefix ? stripPlainPrefix(match.prefix, options.stripPath) : undefined,
+    disableRequestLogging: true,
+    undici: {
+      connections: options.connections,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connect: { rejectUnauthorized: options.tlsVerify, ca: options.tlsCa },
+    },
+    replyOptions: {
+      timeout: options.timeoutMs,
+      queryString: (_search: string | undefined, url: string) => {
+        const index = url.indexOf('?');
+        return index === -1 ? '' : url.slice(index + 1);
+      },
+      rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => {
+        stripHopByHop(headers);
+        setForwardedHeaders(request, headers);
+        if (options.preserveHost && request.headers.host) {
+          headers.host = request.headers.host;
+        }
+        return headers;
+      },
+      rewriteHeaders: (headers: IncomingHttpHeaders) => stripHopByHop(headers),
+      retryDelay: retryDelayFor(options.retries),
+      onError: (reply: FastifyReply, { error }: { error: Error & { code?: string } }) =>
+        sendUpstreamError(reply, error, route.path),
+    },
+    // The reply types of @fastify/reply-from's callbacks cover HTTP/2 servers, which routes never use.
+  } as unknown as FastifyHttpProxyOptions;
+}
+
+function stripPlainPrefix(prefix: string, strip: boolean) {
+  return (url: string) => {
+    if (!strip || !url.startsWith(prefix)) {
+      return url;
+    }
+    const rest = url.slice(prefix.length);
+    return rest.startsWith('/') ? rest : `/${rest}`;
+  };
+}
+
+const TIMEOUT_CODES = new Set([
+  'FST_REPLY_FROM_GATEWAY_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'FST_REPLY_FROM_CONNECT_TIMEOUT',
+]);
+
+function sendUpstreamError(reply: FastifyReply, error: Error & { code?: string }, route: string) {
+  const cause = (error.cause ?? {}) as { code?: string; message?: string };
+  const timedOut = TIMEOUT_CODES.has(error.code ?? '') || TIMEOUT_CODES.has(cause.code ?? '');
+  const code = timedOut ? 'PACTOWN_ERR_UPSTREAM_TIMEOUT' : 'PACTOWN_ERR_UPSTREAM_UNAVAILABLE';
+  const status = timedOut ? 504 : 502;
+  const detail = cause.code ?? error.code ?? error.message;
+  reply.request.log.error({ route, code, cause: detail }, 'upstream request failed');
+  reply.code(status).header('content-type', 'application/json; charset=utf-8');
+  reply.send(
+    errorBody(
+      code,
+      timedOut ? 'upstream did not answer in time' : `upstream request failed (${detail})`,
+      route,
+    ),
+  );
+}
+
+function joinPaths(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}${path}`;
+}

@@ -1,0 +1,53 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from '../errors.js';
+
+/** Fastify's own error codes mapped to the gateway's. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PACTOWN_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'PACTOWN_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'PACTOWN_ERR_BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'PACTOWN_ERR_BAD_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'PACTOWN_ERR_BAD_REQUEST',
+  FST_ERR_BAD_URL: 'PACTOWN_ERR_BAD_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'PACTOWN_ERR_BAD_REQUEST',
+  FST_ERR_VALIDATION: 'PACTOWN_ERR_BAD_REQUEST',
+  FST_REPLY_FROM_INVALID_DESTINATION: 'PACTOWN_ERR_PATH_TRAVERSAL',
+};
+
+/** The route path a request matched, as written in the config. */
+export function routeOf(request: FastifyRequest): string | undefined {
+  return (request.routeOptions.config as { pactownRoute?: string } | undefined)?.pactownRoute;
+}
+
+/**
+ * Answers every error as JSON `{error, code, route}`, logging it once: client errors at warn,
+ * server errors at error with the stack.
+ */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    const route = routeOf(request);
+    const code =
+      FASTIFY_CODES[error.code] ??
+      (error.code?.startsWith('PACTOWN_ERR_') ? error.code : undefined) ??
+      (status >= 500 ? 'PACTOWN_ERR_INTERNAL' : 'PACTOWN_ERR_BAD_REQUEST');
+    if (status >= 500) {
+      request.log.error({ err: error, route, code }, 'request failed');
+    } else {
+      request.log.warn({ route, code, reason: error.message }, 'rejected request');
+    }
+    const message = status >= 500 ? 'internal gateway error' : error.message;
+    reply.code(status).send(errorBody(code, message, route));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send(
+        errorBody(
+          'PACTOWN_ERR_ROUTE_NOT_FOUND',
+          `no route matches ${request.method} ${request.url.split('?')[0]}`,
+        ),
+      );
+  });
+}

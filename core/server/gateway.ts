@@ -1,0 +1,199 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+import { type DependencyContainer, inject, injectable, container as rootContainer } from 'tsyringe';
+import type { LoadedConfig } from '../config/load.js';
+import type { GatewayConfig, RouteConfig } from '../config/types.js';
+import type { PluginContext, RoutePluginContext } from '../plugin-api.js';
+import { PluginRegistry } from '../registry.js';
+import type { RouteRuntime } from '../routes/kind.js';
+import { registerServiceEndpoints } from './endpoints.js';
+import { installErrorHandlers, routeOf } from './error-handler.js';
+import { createRedactor } from './redact.js';
+import { GatewayStats } from './stats.js';
+import { StoreSet } from './stores.js';
+
+/** Injection token of the validated config. */
+export const GATEWAY_CONFIG = Symbol('GatewayConfig');
+/** Injection token of the environment the config was read with. */
+export const GATEWAY_ENV = Symbol('GatewayEnv');
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** A pino logger, `false` for none, or pino options; defaults to JSON logs at `server.log_level`. */
+  logger?: FastifyBaseLogger | boolean | Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Headers whose values never reach a log line. */
+const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["stripe-signature"]',
+  'req.headers["x-hub-signature-256"]',
+  'req.headers["webhook-signature"]',
+];
+
+/** Builds the Fastify app of one gateway instance from its config. */
+@injectable()
+export class GatewayBuilder {
+  private readonly closeTasks: (() => Promise<void> | void)[] = [];
+
+  constructor(
+    private readonly registry: PluginRegistry,
+    private readonly stats: GatewayStats,
+    @inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @inject(GATEWAY_ENV) private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  async build(options: GatewayOptions, variables: string[]): Promise<FastifyInstance> {
+    const { server } = this.config;
+    const app = Fastify({
+      ...this.loggerOption(options),
+      trustProxy: server.trustProxy.length > 0 ? server.trustProxy : false,
+      bodyLimit: server.bodyLimit,
+      requestTimeout: server.requestTimeout,
+      keepAliveTimeout: server.keepAliveTimeout,
+      // Request start and end lines cost throughput; errors are still logged once each.
+      logController: new LogController({ disableRequestLogging: true }),
+      return503OnClosing: true,
+      routerOptions: { maxParamLength: 8192 },
+      requestIdHeader: 'x-request-id',
+    });
+    app.server.headersTimeout = server.headersTimeout;
+    installErrorHandlers(app);
+    this.countRequests(app);
+    const redact = createRedactor(this.env, variables);
+    const stores: StoreSet = new StoreSet(
+      this.registry,
+      this.config,
+      (): PluginContext => this.pluginContext(app.log, stores),
+    );
+    this.closeTasks.push(() => stores.close());
+    registerServiceEndpoints(app, this.config, this.registry, this.stats, redact);
+    const runtime: RouteRuntime = {
+      config: this.config,
+      registry: this.registry,
+      stats: this.stats,
+      stores,
+      env: this.env,
+      onClose: (task) => this.closeTasks.push(task),
+    };
+    for (const route of this.config.routes) {
+      await app.register(async (scope) => this.registerRoute(scope, route, runtime));
+    }
+    app.addHook('onClose', async () => {
+      for (const task of this.closeTasks.reverse()) {
+        await task();
+      }
+    });
+    return app;
+  }
+
+  private async registerRoute(scope: FastifyInstance, route: RouteConfig, runtime: RouteRuntime) {
+    scope.addHook('onRoute', (options) => {
+      options.config = { ...(options.config as object), pactownRoute: route.path };
+    });
+    const log = scope.log.child({ route: route.path });
+    for (const ref of route.policies) {
+      const policy = this.registry.get('policy', ref.name)!;
+      const context: RoutePluginContext = {
+        ...this.pluginContext(log.child({ plugin: ref.name }), runtime.stores),
+        route,
+      };
+      // fastify-plugin keeps the policy's hooks in the route scope instead of a child context,
+      // and awaiting each one makes the hooks run in the order the config lists the policies.
+      await scope.register(
+        fastifyPlugin(async (target) => policy.register(target, ref.options, context), {
+          name: `pactown-policy-${ref.name}`,
+        }),
+      );
+    }
+    const kind = this.registry.routeKind(route.kind)!;
+    await kind.register(scope, route, runtime);
+  }
+
+  private pluginContext(log: FastifyBaseLogger, stores: RouteRuntime['stores']): PluginContext {
+    return { log, stats: this.stats, configDir: this.config.dir, registry: this.registry, stores };
+  }
+
+  private countRequests(app: FastifyInstance): void {
+    app.addHook('onResponse', async (request, reply) => {
+      const route = routeOf(request);
+      this.stats.increment('requests_total', route);
+      if (reply.statusCode >= 500) {
+        this.stats.increment('errors', route);
+      }
+    });
+  }
+
+  private loggerOption(options: GatewayOptions) {
+    const { logger } = options;
+    if (logger === false) {
+      return { logger: false };
+    }
+    if (logger && typeof logger === 'object' && 'child' in logger) {
+      return { loggerInstance: logger as FastifyBaseLogger };
+    }
+    return {
+      logger: {
+        level: this.config.server.logLevel,
+        redact: { paths: REDACTED_LOG_PATHS, censor: '***' },
+        ...(typeof logger === 'object' ? logger : {}),
+      },
+    };
+  }
+}
+
+/** A running or ready-to-run gateway instance. */
+export class Gateway {
+  constructor(
+    readonly app: FastifyInstance,
+    readonly config: GatewayConfig,
+    readonly container: DependencyContainer,
+  ) {}
+
+  /** Starts listening; `port` overrides the config (0 picks a free port). Returns the base URL. */
+  async listen(port = this.config.server.port, host = this.config.server.host): Promise<string> {
+    await this.app.listen({ port, host });
+    const address = this.app.server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${shownHost}:${address.port}`;
+  }
+
+  /**
+   * Stops accepting connections, waits for in-flight requests up to `server.shutdown_timeout`,
+   * then closes the connections that remain.
+   */
+  async close(): Promise<void> {
+    const timer = setTimeout(() => {
+      this.app.log.warn('shutdown timeout reached, closing the remaining connections');
+      this.app.server.closeAllConnections();
+    }, this.config.server.shutdownTimeout);
+    timer.unref();
+    try {
+      await this.app.close();
+    } finally {
+      clearTimeout(timer);
+      this.container.dispose();
+    }
+  }
+}
+
+/** Builds a gateway from a loaded config, in its own tsyringe container. */
+export async function createGateway(
+  loaded: LoadedConfig,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const container = rootContainer.createChildContainer();
+  container.register(GATEWAY_CONFIG, { useValue: loaded.config });
+  container.register(GATEWAY_ENV, { useValue: options.env ?? process.env });
+  container.register(PluginRegistry, { useValue: loaded.registry });
+  container.registerSingleton(GatewayStats);
+  const builder = container.resolve(GatewayBuilder);
+  const app = await builder.build(options, loaded.variables);
+  await app.ready();
+  return new Gateway(app, loaded.config, container);
+}

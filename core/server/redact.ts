@@ -1,0 +1,55 @@
+/** Replaces secrets in config values for `/routes`, logs and CLI output. */
+
+const SECRET_KEY =
+  /(secret|token|password|passwd|passphrase|private|api[_-]?keys?$|credential|authorization|signing[_-]?key|^keys$|^key_file$|^users$)/i;
+
+const SECRET_VARIABLE = /(SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|API_KEY|_KEY$)/;
+
+/** The placeholder that stands for a secret. */
+export const REDACTED = '***';
+
+/** Builds a redactor that hides secret-named keys and the values of secret-named variables. */
+export function createRedactor(env: NodeJS.ProcessEnv, variables: Iterable<string>) {
+  const secretValues = new Set<string>();
+  for (const name of variables) {
+    const value = env[name];
+    if (SECRET_VARIABLE.test(name) && value && value.length >= 4) {
+      secretValues.add(value);
+    }
+  }
+  const redact = (value: unknown, key = ''): unknown => {
+    if (value === null || value === undefined) {
+      return value;
+    }
+    if (SECRET_KEY.test(key) && typeof value !== 'boolean') {
+      return REDACTED;
+    }
+    if (typeof value === 'string') {
+      return redactString(value, secretValues);
+    }
+    if (Array.isArray(value)) {
+      return value.map((item) => redact(item, key));
+    }
+    if (typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([name, item]) => [
+          name,
+          redact(item, name),
+        ]),
+      );
+    }
+    return value;
+  };
+  return redact;
+}
+
+function redactString(value: string, secretValues: Set<string>): string {
+  let text = value;
+  for (const secret of secretValues) {
+    if (text.includes(secret)) {
+      text = text.split(secret).join(REDACTED);
+    }
+  }
+  // A URL's user information carries a password.
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/i, `$1${REDACTED}@`);
+}
