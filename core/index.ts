@@ -30,3 +30,9 @@ export type {
   LimiterStore,
 } from './stores/interfaces.js';
 export { MemoryIdempotencyStore } from './stores/memory-idempotency.js';
+export type {
+  DeliveryContext,
+  DeliveryMode,
+  DeliveryOutcome,
+  VerifiedEvent,
+} from './webhooks/delivery.js';

@@ -10,6 +10,7 @@ import {
   type PluginOfKind,
 } from './plugin-api.js';
 import type { RouteKind } from './routes/kind.js';
+import type { DeliveryMode } from './webhooks/delivery.js';
 
 /** A plugin that could not be registered, with the reason. */
 export class PluginRegistrationError extends Error {
@@ -63,6 +64,7 @@ export class PluginRegistry implements PluginLookup {
   private readonly sources = new Map<PluginDescriptor, PluginSource>();
   private readonly routeKinds = new Map<string, RouteKind>();
   private readonly sections = new Map<string, JsonSchema>();
+  private readonly deliveryModes = new Map<string, DeliveryMode>();
 
   constructor() {
     for (const kind of PLUGIN_KINDS) {
@@ -141,6 +143,25 @@ export class PluginRegistry implements PluginLookup {
         (kind) => kind.discriminator !== undefined && raw[kind.discriminator] !== undefined,
       ) ?? kinds.find((kind) => kind.discriminator === undefined)
     );
+  }
+
+  /** Adds a webhook delivery mode (`sync`, `queue`). */
+  registerDeliveryMode(mode: DeliveryMode): void {
+    if (this.deliveryModes.has(mode.name)) {
+      throw new PluginRegistrationError(
+        mode.name,
+        `delivery mode "${mode.name}" is already registered`,
+      );
+    }
+    this.deliveryModes.set(mode.name, mode);
+  }
+
+  deliveryMode(name: string): DeliveryMode | undefined {
+    return this.deliveryModes.get(name);
+  }
+
+  listDeliveryModes(): DeliveryMode[] {
+    return [...this.deliveryModes.values()];
   }
 
   /** Adds a top-level config section, such as `admin:` or `storage:`, with its schema. */
