@@ -3,11 +3,18 @@ import { ConfigError } from '../core/index.js';
 import { type Command, UsageError } from './command.js';
 import { initCommand } from './commands/init.js';
 import { routesCommand } from './commands/routes.js';
+import { schemaCommand } from './commands/schema.js';
 import { startCommand } from './commands/start.js';
 import { validateCommand } from './commands/validate.js';
 
 /** Every `pactown` subcommand; modules add theirs here. */
-export const COMMANDS: Command[] = [startCommand, validateCommand, routesCommand, initCommand];
+export const COMMANDS: Command[] = [
+  startCommand,
+  validateCommand,
+  routesCommand,
+  initCommand,
+  schemaCommand,
+];
 
 function usage(): string {
   const lines = COMMANDS.map((command) => `  ${command.name.padEnd(12)} ${command.summary}`);

@@ -1,9 +1,18 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { builtinLoadOptions } from '../cli/builtins.js';
 import { createGateway, type Gateway, type LoadedConfig, loadConfig } from '../core/index.js';
 
@@ -131,4 +140,117 @@ export function redisUrlOrSkip(t: TestContext): string | undefined {
     'REDIS_URL is not set; start Redis and set REDIS_URL=redis://127.0.0.1:6379 to run this test',
   );
   return undefined;
+}
+
+/** A response read whole, for assertions. */
+export interface SimpleResponse {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+/**
+ * Sends one request with node:http, path sent exactly as given (no normalisation of `..` or
+ * percent escapes), and reads the whole response.
+ */
+export function rawRequest(
+  baseUrl: string,
+  options: {
+    method?: string;
+    path: string;
+    headers?: Record<string, string | string[]>;
+    body?: Buffer | string;
+  },
+): Promise<SimpleResponse> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: hostname,
+        port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: options.headers,
+        agent: false,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.setTimeout(20_000, () =>
+      request.destroy(new Error(`request to ${options.path} timed out`)),
+    );
+    request.end(options.body);
+  });
+}
+
+/** A `pactown start` child process and the URL it printed. */
+export interface GatewayProcess {
+  child: ChildProcess;
+  url: string;
+  /** Every log line the child wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Resolves with the exit code once the child exits. */
+  exited: Promise<number | null>;
+}
+
+const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+
+/** Starts `pactown start --config FILE --port 0` and waits for its "gateway started" line. */
+export async function spawnGateway(
+  t: TestContext,
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<GatewayProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'start', '--config', configFile, '--port', '0', '--host', '127.0.0.1'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const logs: Record<string, unknown>[] = [];
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  t.after(() => {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+    }
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`gateway did not start: ${JSON.stringify(logs)}`)),
+      15_000,
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === 'gateway started') {
+          clearTimeout(timer);
+          resolve(String(entry.url));
+        }
+      } catch {
+        logs.push({ text: line });
+      }
+    });
+    child.stderr!.on('data', (data: Buffer) => logs.push({ stderr: data.toString() }));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code}: ${JSON.stringify(logs)}`));
+    });
+  });
+  return { child, url, logs, exited };
 }

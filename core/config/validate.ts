@@ -13,7 +13,14 @@ const addFormats = require('ajv-formats').default as FormatsPlugin;
 
 /** Creates the ajv instance used for the config and for every plugin's options. */
 export function createAjv() {
-  const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: false });
+  const ajv = new Ajv({
+    allErrors: true,
+    coerceTypes: true,
+    useDefaults: true,
+    strict: false,
+    // verbose keeps each error's parentSchema, where the x-expected descriptions live.
+    verbose: true,
+  });
   addFormats(ajv);
   for (const keyword of ['x-expected', 'x-secret']) {
     ajv.addKeyword({ keyword });

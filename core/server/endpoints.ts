@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { PluginRegistry } from '../registry.js';
+import { redactWriteOnly } from './redact.js';
 import type { GatewayStats } from './stats.js';
 
 /** Builds the `/routes` entry of a route, with secrets redacted. */
@@ -24,7 +25,9 @@ export function describeRoute(
     plugins: route.policies.map((ref) => ({
       name: ref.name,
       ...(ref.global ? { global: true } : {}),
-      options: redact(ref.options ?? {}),
+      options: redact(
+        redactWriteOnly(ref.options ?? {}, registry.get('policy', ref.name)?.optionsSchema),
+      ),
     })),
   };
 }

@@ -53,3 +53,30 @@ function redactString(value: string, secretValues: Set<string>): string {
   // A URL's user information carries a password.
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/i, `$1${REDACTED}@`);
 }
+
+/** Replaces the values that `schema` marks `writeOnly: true`, following nested properties. */
+export function redactWriteOnly(
+  value: unknown,
+  schema: Record<string, unknown> | undefined,
+): unknown {
+  if (!schema || value === null || value === undefined) {
+    return value;
+  }
+  if (schema.writeOnly === true) {
+    return REDACTED;
+  }
+  if (Array.isArray(value)) {
+    const items = schema.items as Record<string, unknown> | undefined;
+    return value.map((item) => redactWriteOnly(item, items));
+  }
+  const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (typeof value === 'object' && properties) {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([key, item]) => [
+        key,
+        redactWriteOnly(item, properties[key]),
+      ]),
+    );
+  }
+  return value;
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { writeConfig } from './helpers.js';
+
+const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+
+function pactown(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...env },
+    timeout: 30_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('pactown command', () => {
+  it('validate exits 0 for a valid file', () => {
+    const file = writeConfig('routes:\n  - path: /api\n    target: http://127.0.0.1:3000\n');
+    const result = pactown(['validate', file]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /valid, 1 routes/);
+  });
+
+  it('validate prints every error and exits 1', () => {
+    const file = writeConfig(
+      'routes:\n  - path: /api\n    target: nope\n  - path: /b\n    target: http://127.0.0.1:1\n    retries: lots\n',
+    );
+    const result = pactown(['validate', file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /invalid config \(2 errors\)/);
+    assert.match(result.stderr, /gateway\.yaml:3:13 routes\[0\]\.target: expected an http/);
+    assert.match(result.stderr, /gateway\.yaml:6:14 routes\[1\]\.retries: expected integer/);
+  });
+
+  it('routes prints the compiled table', () => {
+    const file = writeConfig(
+      'routes:\n  - path: /api/v1\n    target: http://admin:pw@127.0.0.1:3000\n',
+    );
+    const result = pactown(['routes', file, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const table = JSON.parse(result.stdout);
+    assert.equal(table.routes[0].path, '/api/v1');
+    assert.equal(table.routes[0].target, 'http://***@127.0.0.1:3000');
+    const text = pactown(['routes', file]);
+    assert.match(text.stdout, /\/api\/v1\s+proxy/);
+  });
+
+  it('init writes a config that validates', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pactown-init-'));
+    const file = join(dir, 'routes.yaml');
+    assert.equal(pactown(['init', file]).code, 0);
+    assert.match(readFileSync(file, 'utf8'), /routes:/);
+    assert.equal(pactown(['validate', file]).code, 0);
+    assert.equal(pactown(['init', file]).code, 1, 'init must not overwrite without --force');
+  });
+
+  it('start names the missing file and pactown init', () => {
+    const result = pactown(['start'], { ROUTES_CONFIG: '/nonexistent/routes.yaml' });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /\/nonexistent\/routes\.yaml/);
+    assert.match(result.stderr, /pactown init/);
+  });
+
+  it('prints help for each command', () => {
+    for (const command of ['start', 'validate', 'routes', 'init', 'schema']) {
+      const result = pactown([command, '--help']);
+      assert.equal(result.code, 0, command);
+      assert.match(result.stdout, new RegExp(`Usage: pactown ${command}`));
+    }
+    assert.match(pactown(['--help']).stdout, /Commands:/);
+    assert.equal(pactown(['frobnicate']).code, 1);
+  });
+
+  it('rejects an unknown option with usage', () => {
+    const result = pactown(['validate', '--bogus', 'x']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Usage: pactown validate/);
+  });
+
+  it('schema prints a JSON Schema', () => {
+    const result = pactown(['schema']);
+    assert.equal(result.code, 0, result.stderr);
+    const schema = JSON.parse(result.stdout);
+    assert.equal(schema.type, 'object');
+    assert.ok(schema.properties.routes);
+  });
+});

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { builtinLoadOptions } from '../cli/builtins.js';
+import { createGateway, loadConfig } from '../core/index.js';
+import { rawRequest, startGatewayFor, startUpstream, writeConfig } from './helpers.js';
+
+/** Writes raw bytes to the gateway and returns the status line of its answer. */
+function sendRaw(url: string, bytes: string): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(bytes));
+    let received = '';
+    socket.on('data', (data) => {
+      received += data.toString('latin1');
+    });
+    socket.on('end', () => resolve(received.split('\r\n')[0]));
+    socket.on('close', () => resolve(received.split('\r\n')[0]));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
+  });
+}
+
+describe('service endpoints', () => {
+  it('reports health and the route count', async (t) => {
+    const { url } = await startGatewayFor(
+      t,
+      'routes:\n  - path: /a\n    target: http://127.0.0.1:9\n',
+    );
+    const response = await rawRequest(url, { path: '/health' });
+    assert.equal(response.status, 200);
+    assert.deepEqual(JSON.parse(response.body), { status: 'ok', routes: 1 });
+  });
+
+  it('counts requests in /stats', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const { url } = await startGatewayFor(
+      t,
+      `routes:\n  - path: /a\n    target: ${upstream.url}\n`,
+    );
+    await rawRequest(url, { path: '/a' });
+    await rawRequest(url, { path: '/a/b' });
+    const stats = JSON.parse((await rawRequest(url, { path: '/stats' })).body);
+    for (const key of [
+      'requests_total',
+      'requests_cached',
+      'requests_rate_limited',
+      'webhooks_received',
+      'errors',
+      'started_at',
+    ]) {
+      assert.ok(key in stats, `missing ${key}`);
+    }
+    assert.equal(stats.routes['/a'].requests, 2);
+    assert.ok(stats.requests_total >= 2);
+    assert.ok(!Number.isNaN(Date.parse(stats.started_at)));
+  });
+
+  it('redacts secrets in /routes', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pactown-redact-'));
+    writeFileSync(
+      join(dir, 'signer.mjs'),
+      `export default { name: 'signer', kind: 'policy', apiVersion: 1,
+  optionsSchema: { type: 'object', properties: { opaque: { type: 'string', writeOnly: true },
+    api_key: { type: 'string' }, label: { type: 'string' } } },
+  async register() {} };\n`,
+    );
+    const file = writeConfig(
+      `plugins: [./signer.mjs]\nroutes:\n  - path: /a\n    target: http://user:hunter2@127.0.0.1:9\n    plugins:\n      - signer: { opaque: value-one, api_key: value-two, label: "\${LABEL}" }\n`,
+      'gateway.yaml',
+      dir,
+    );
+    const env = { LABEL: 'prefix-SECRET-VALUE-suffix', SIGNER_TOKEN: 'SECRET-VALUE' };
+    const loaded = await loadConfig(file, builtinLoadOptions(env));
+    const gateway = await createGateway(loaded, { logger: false, env });
+    t.after(() => gateway.close());
+    const text = (await rawRequest(await gateway.listen(0, '127.0.0.1'), { path: '/routes' })).body;
+    assert.ok(!text.includes('hunter2'), text);
+    assert.ok(!text.includes('value-one'), text);
+    assert.ok(!text.includes('value-two'), text);
+    const [route] = JSON.parse(text).routes;
+    assert.equal(route.target, 'http://***@127.0.0.1:9');
+    assert.equal(route.plugins[0].options.opaque, '***');
+    assert.equal(route.plugins[0].options.api_key, '***');
+    assert.equal(route.plugins[0].name, 'signer');
+  });
+
+  it('answers malformed requests with 400', async (t) => {
+    const { url } = await startGatewayFor(t, 'routes: []\n');
+    assert.match(await sendRaw(url, 'GARBAGE\r\n\r\n'), /^HTTP\/1\.1 400/);
+    assert.match(
+      await sendRaw(url, 'GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'),
+      /^HTTP\/1\.1 400/,
+    );
+    assert.match(
+      await sendRaw(url, 'GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      /^HTTP\/1\.1 (400|404)/,
+    );
+    const health = await rawRequest(url, { path: '/health' });
+    assert.equal(health.status, 200);
+  });
+});
