@@ -34,7 +34,7 @@ export interface TestUpstream {
 
 type Handler = (request: RecordedRequest, response: ServerResponse) => void | Promise<void>;
 
-/** Starts an upstream; the default handler answers 200 with a JSON echo of the request. */
+/** Starts an upstream. The default handler responds 200 with a JSON echo of the request. */
 export async function startUpstream(
   handler?: Handler,
   options: { buffer?: boolean } = {},

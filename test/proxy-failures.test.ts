@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { rawRequest, startGatewayFor, startUpstream } from './helpers.js';
 
-/** A TCP server that resets the first `resets` connections, then answers HTTP 200. */
+/** A TCP server that resets the first `resets` connections, then responds with HTTP 200. */
 async function startFlakyServer(t: TestContext, resets: number) {
   let connections = 0;
   const seen: string[] = [];

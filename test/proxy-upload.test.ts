@@ -8,7 +8,7 @@ import { startGatewayFor, startUpstream } from './helpers.js';
 const UPLOAD_BYTES = 50 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
-/** A readable stream of `total` bytes made from one reused chunk, so the test holds no copy. */
+/** A readable stream of `total` bytes made from one reused chunk, so the test keeps no copy. */
 function generatedBody(total: number, progress: { sent: number }): Readable {
   return new Readable({
     read() {
@@ -23,7 +23,7 @@ function generatedBody(total: number, progress: { sent: number }): Readable {
   });
 }
 
-/** An upstream that counts body bytes and notes how much the client had sent at the first one. */
+/** Starts an upstream that counts body bytes and records how much the client had sent at the first. */
 async function startCountingUpstream(t: TestContext, progress: { sent: number }) {
   const seen = { bytes: 0, sentAtFirstByte: -1 };
   const server = createServer((incoming, outgoing) => {

@@ -8,7 +8,7 @@ import { builtinLoadOptions } from '../cli/builtins.js';
 import { createGateway, loadConfig } from '../core/index.js';
 import { rawRequest, startGatewayFor, startUpstream, writeConfig } from './helpers.js';
 
-/** Writes raw bytes to the gateway and returns the status line of its answer. */
+/** Writes raw bytes to the gateway and returns the status line of its response. */
 function sendRaw(url: string, bytes: string): Promise<string> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
