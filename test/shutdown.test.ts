@@ -29,23 +29,36 @@ it('shutdown finishes an in-flight request', async (t) => {
 });
 
 it('shutdown refuses new connections', async (t) => {
+  let release: () => void = () => {};
+  const started = new Promise<void>((resolveStarted) => {
+    release = resolveStarted;
+  });
   const upstream = await startUpstream(async (_request, response) => {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     response.end('late');
   });
   t.after(() => upstream.close());
-  const gateway = await spawnGateway(
-    t,
-    writeConfig(`routes:\n  - path: /slow\n    target: ${upstream.url}\n`),
-  );
-  const inFlight = rawRequest(gateway.url, { path: '/slow' });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  const gateway = await spawnGateway(t, writeConfig(`routes:\n  - path: /slow\n    target: ${upstream.url}\n`));
+  let inFlightDone = false;
+  const inFlight = rawRequest(gateway.url, { path: '/slow' }).finally(() => {
+    inFlightDone = true;
+  });
+  await started;
   gateway.child.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  await assert.rejects(
-    rawRequest(gateway.url, { path: '/health' }),
-    /ECONNREFUSED|ECONNRESET|socket hang up/,
-  );
+  // Poll until the listener is closed; the in-flight request is still waiting on its upstream.
+  let refused = false;
+  for (let attempt = 0; attempt < 30 && !refused; attempt++) {
+    try {
+      await rawRequest(gateway.url, { path: '/health' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } catch (error) {
+      assert.match(String(error), /ECONNREFUSED|ECONNRESET|socket hang up/);
+      refused = true;
+    }
+  }
+  assert.ok(refused, 'new connections were still accepted after SIGTERM');
+  assert.equal(inFlightDone, false, 'the in-flight request ended before the listener closed');
   assert.equal((await inFlight).status, 200);
   assert.equal(await gateway.exited, 0);
 });
