@@ -1,0 +1,379 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import {
+  DeployError,
+  type DeployRequest,
+  deploy,
+  lintUnitFolder,
+  parsePodmanVersion,
+  parseUnit,
+} from '../cli/quadlet/index.js';
+import { ConfigError } from '../core/index.js';
+
+const FIXTURES = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'test',
+  'fixtures',
+  'quadlet',
+);
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pactown-quadlet-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function request(out: string, overrides: Partial<DeployRequest> = {}): DeployRequest {
+  return {
+    source: join(FIXTURES, 'gateway.yaml'),
+    tenant: 'gw',
+    domain: 'example.com',
+    subdomain: 'api',
+    tls: false,
+    out,
+    image: 'localhost/pactown-gateway:latest',
+    memory: '512m',
+    podmanVersion: parsePodmanVersion('4.4') as NonNullable<ReturnType<typeof parsePodmanVersion>>,
+    env: {},
+    ...overrides,
+  };
+}
+
+function read(dir: string, name: string): string {
+  return readFileSync(join(dir, name), 'utf8');
+}
+
+/** Values of `key` in `[section]` of a unit file. */
+function values(text: string, section: string, key: string): string[] {
+  return parseUnit(text)
+    .sections.filter((candidate) => candidate.name === section)
+    .flatMap((candidate) => candidate.entries)
+    .filter((entry) => entry.key === key)
+    .map((entry) => entry.value);
+}
+
+test('yaml without tls writes the gateway units', async (t) => {
+  const out = tempDir(t);
+  const result = await deploy(request(out));
+  assert.deepEqual(readdirSync(out).sort(), [
+    '.env.example',
+    'Containerfile',
+    'gateway.yaml',
+    'gw-data.volume',
+    'gw-gateway.container',
+    'gw.network',
+  ]);
+
+  assert.deepEqual(result.deployment.services, ['gw-gateway.service']);
+  const unit = read(out, 'gw-gateway.container');
+  assert.deepEqual(values(unit, 'Container', 'Image'), ['localhost/pactown-gateway:latest']);
+  assert.deepEqual(values(unit, 'Container', 'Network'), ['gw.network']);
+  assert.deepEqual(values(unit, 'Container', 'EnvironmentFile'), [join(out, '.env')]);
+  assert.deepEqual(values(unit, 'Container', 'PublishPort'), ['8080:8080']);
+  assert.deepEqual(values(unit, 'Container', 'Volume'), [
+    `${join(out, 'gateway.yaml')}:/etc/pactown/gateway.yaml:ro,Z`,
+    'gw-data.volume:/var/lib/pactown',
+  ]);
+  assert.deepEqual(values(unit, 'Container', 'Exec'), [
+    'start --config /etc/pactown/gateway.yaml --port 8080 --host 0.0.0.0',
+  ]);
+  assert.deepEqual(values(unit, 'Container', 'ReadOnly'), ['true']);
+  assert.deepEqual(values(unit, 'Container', 'VolatileTmp'), ['true']);
+  assert.deepEqual(values(unit, 'Container', 'NoNewPrivileges'), ['true']);
+  assert.deepEqual(values(unit, 'Service', 'Restart'), ['always']);
+  assert.deepEqual(values(unit, 'Install', 'WantedBy'), ['default.target']);
+
+  const podmanArgs = values(unit, 'Container', 'PodmanArgs').join(' ');
+  assert.match(podmanArgs, /--memory=512m/);
+  assert.match(
+    podmanArgs,
+    /"--health-cmd=node \/app\/dist\/cli\/quadlet\/healthcheck\.js http:\/\/127\.0\.0\.1:8080\/health"/,
+  );
+  assert.deepEqual(values(unit, 'Container', 'HealthCmd'), [], 'HealthCmd= needs podman 4.5');
+  assert.deepEqual(lintUnitFolder(out, { podmanVersion: request(out).podmanVersion }), []);
+});
+
+test('markdown with tls adds caddy', async (t) => {
+  const out = tempDir(t);
+  const result = await deploy(
+    request(out, {
+      source: join(FIXTURES, 'README.md'),
+      tls: true,
+      tenant: 'gateway',
+      domain: 'yourdomain.com',
+    }),
+  );
+  assert.deepEqual(result.deployment.services, [
+    'gateway-gateway.service',
+    'gateway-caddy.service',
+  ]);
+  assert.equal(result.deployment.hostname, 'api.yourdomain.com');
+
+  const gateway = read(out, 'gateway-gateway.container');
+  assert.deepEqual(values(gateway, 'Container', 'PublishPort'), [], 'only Caddy is published');
+  assert.deepEqual(values(gateway, 'Container', 'Exec'), [
+    'start --config /etc/pactown/gateway.yaml --port 9090 --host 0.0.0.0',
+  ]);
+
+  const caddy = read(out, 'gateway-caddy.container');
+  assert.deepEqual(values(caddy, 'Container', 'Image'), ['docker.io/library/caddy:2']);
+  assert.deepEqual(values(caddy, 'Container', 'Network'), ['gateway.network']);
+  assert.deepEqual(values(caddy, 'Container', 'PublishPort'), ['80:80', '443:443', '443:443/udp']);
+  assert.deepEqual(values(caddy, 'Container', 'Volume'), [
+    `${join(out, 'Caddyfile')}:/etc/caddy/Caddyfile:ro,Z`,
+    'gateway-caddy-data.volume:/data',
+    'gateway-caddy-config.volume:/config',
+  ]);
+  assert.deepEqual(values(caddy, 'Unit', 'Requires'), ['gateway-gateway.service']);
+  assert.deepEqual(values(caddy, 'Install', 'WantedBy'), ['default.target']);
+
+  const caddyfile = read(out, 'Caddyfile');
+  assert.match(caddyfile, /^api\.yourdomain\.com \{\n\treverse_proxy gateway-gateway:9090\n\}$/m);
+  const config = read(out, 'gateway.yaml');
+  assert.match(config, /target: \$\{API_UPSTREAM\}/);
+  assert.doesNotMatch(config, /\/wrong/);
+  for (const name of [
+    'gateway.network',
+    'gateway-data.volume',
+    'gateway-caddy-data.volume',
+    'gateway-caddy-config.volume',
+  ]) {
+    assert.ok(readdirSync(out).includes(name), name);
+  }
+  assert.deepEqual(lintUnitFolder(out, { podmanVersion: request(out).podmanVersion }), []);
+});
+
+test('env example lists every variable by name', async (t) => {
+  const out = tempDir(t);
+  await deploy(request(out, { source: join(FIXTURES, 'README.md') }));
+  const example = read(out, '.env.example');
+  assert.match(example, /^API_UPSTREAM=$/m);
+  assert.match(example, /^STATUS_UPSTREAM=$/m);
+  assert.match(
+    example,
+    /^# STORAGE_PATH is set to \/var\/lib\/pactown by gw-gateway\.container\.$/m,
+  );
+  const plain = await deploy(request(tempDir(t)));
+  const yamlExample = read(plain.outDir, '.env.example');
+  assert.match(yamlExample, /^BACKEND_URL=$/m);
+  assert.match(yamlExample, /^BILLING_URL=$/m);
+  assert.match(
+    yamlExample,
+    /^# PORT has no effect in the container: gw-gateway\.container passes --port\.$/m,
+  );
+  for (const line of yamlExample
+    .split('\n')
+    .filter((item) => !item.startsWith('#') && item !== '')) {
+    assert.match(line, /^[A-Z_]+=$/, `a line with a value: ${line}`);
+  }
+});
+
+test('secrets never reach generated files', async (t) => {
+  const out = tempDir(t);
+  const secret = 'admin-token-do-not-write-this-value';
+  const dir = tempDir(t);
+  const config = join(dir, 'routes.yaml');
+  writeFileSync(
+    config,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML variable reference
+    'admin:\n  token: ${PACTOWN_ADMIN_TOKEN}\nroutes:\n  - path: /api\n    target: ${BACKEND_URL}\n',
+  );
+  await deploy(
+    request(out, {
+      source: config,
+      tls: true,
+      env: { PACTOWN_ADMIN_TOKEN: secret, BACKEND_URL: 'http://10.0.0.9:9999' },
+    }),
+  );
+  assert.match(read(out, '.env.example'), /^PACTOWN_ADMIN_TOKEN=$/m);
+  assert.match(read(out, 'gateway.yaml'), /token: \$\{PACTOWN_ADMIN_TOKEN\}/);
+  for (const name of readdirSync(out)) {
+    const text = read(out, name);
+    assert.ok(!text.includes(secret), `${name} contains the secret`);
+    assert.ok(!text.includes('10.0.0.9'), `${name} contains an environment value`);
+  }
+});
+
+test('secret env values stay out with a valid config', async (t) => {
+  const out = tempDir(t);
+  const value = 'http://secret-upstream.internal:7777';
+  await deploy(
+    request(out, { env: { BACKEND_URL: value, BILLING_URL: 'http://billing-token-like:9' } }),
+  );
+  for (const name of readdirSync(out)) {
+    const text = read(out, name);
+    assert.ok(!text.includes('secret-upstream'), `${name} contains BACKEND_URL`);
+    assert.ok(!text.includes('billing-token-like'), `${name} contains BILLING_URL`);
+  }
+});
+
+test('podman 4.5 target uses HealthCmd', async (t) => {
+  const out = tempDir(t);
+  const podmanVersion = parsePodmanVersion('4.5') as NonNullable<
+    ReturnType<typeof parsePodmanVersion>
+  >;
+  await deploy(request(out, { podmanVersion }));
+  const unit = read(out, 'gw-gateway.container');
+  assert.deepEqual(values(unit, 'Container', 'HealthCmd'), [
+    'node /app/dist/cli/quadlet/healthcheck.js http://127.0.0.1:8080/health',
+  ]);
+  assert.deepEqual(values(unit, 'Container', 'HealthInterval'), ['30s']);
+  assert.deepEqual(values(unit, 'Container', 'HealthOnFailure'), ['kill']);
+  assert.deepEqual(values(unit, 'Container', 'VolatileTmp'), ['true']);
+  assert.doesNotMatch(values(unit, 'Container', 'PodmanArgs').join(' '), /health/);
+  assert.deepEqual(lintUnitFolder(out, { podmanVersion }), []);
+});
+
+test('podman 4.8 target uses ReadOnlyTmpfs', async (t) => {
+  const out = tempDir(t);
+  const podmanVersion = parsePodmanVersion('4.8') as NonNullable<
+    ReturnType<typeof parsePodmanVersion>
+  >;
+  await deploy(request(out, { podmanVersion, tls: true }));
+  for (const name of ['gw-gateway.container', 'gw-caddy.container']) {
+    const unit = read(out, name);
+    assert.deepEqual(values(unit, 'Container', 'ReadOnlyTmpfs'), ['true'], name);
+    assert.deepEqual(values(unit, 'Container', 'VolatileTmp'), [], name);
+  }
+  assert.deepEqual(lintUnitFolder(out, { podmanVersion }), []);
+});
+
+test('port option overrides the config', async (t) => {
+  const out = tempDir(t);
+  await deploy(request(out, { port: 3000 }));
+  const unit = read(out, 'gw-gateway.container');
+  assert.deepEqual(values(unit, 'Container', 'PublishPort'), ['3000:3000']);
+  assert.match(values(unit, 'Container', 'Exec')[0], /--port 3000 /);
+  assert.match(read(out, 'Containerfile'), /^EXPOSE 3000$/m);
+});
+
+test('containerfile builds from source as non-root', async (t) => {
+  const out = tempDir(t);
+  await deploy(request(out));
+  const containerfile = read(out, 'Containerfile');
+  assert.match(containerfile, /^FROM docker\.io\/library\/node:20-slim AS build$/m);
+  assert.match(containerfile, /^COPY package\.json package-lock\.json tsconfig\.json \.\/$/m);
+  assert.match(containerfile, /^RUN npm run build$/m);
+  const final = containerfile.slice(containerfile.lastIndexOf('FROM '));
+  assert.match(final, /^FROM docker\.io\/library\/node:20-slim$/m);
+  assert.match(final, /^RUN npm ci --omit=dev/m);
+  assert.match(final, /^USER node$/m);
+  assert.match(final, /^ENTRYPOINT \["node", "\/app\/dist\/cli\/index\.js"\]$/m);
+  for (const folder of ['core', 'plugins', 'providers', 'cli']) {
+    assert.match(containerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'));
+  }
+});
+
+test('storage path defaults onto the volume', async (t) => {
+  const out = tempDir(t);
+  await deploy(request(out));
+  const copy = parseDocument(read(out, 'gateway.yaml')).toJS();
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML variable reference
+  assert.equal(copy.storage.path, '${STORAGE_PATH:-./data}');
+  const unit = read(out, 'gw-gateway.container');
+  assert.ok(values(unit, 'Container', 'Environment').includes('STORAGE_PATH=/var/lib/pactown'));
+});
+
+test('storage path variants', async (t) => {
+  const dir = tempDir(t);
+  const cases = [
+    {
+      storage: '/srv/pactown',
+      mount: '/srv/pactown',
+      environment: undefined,
+      copied: '/srv/pactown',
+    },
+    {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML variable reference
+      storage: '${DATA_DIR:-./data}',
+      mount: '/var/lib/pactown',
+      environment: 'DATA_DIR=/var/lib/pactown',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML variable reference
+      copied: '${DATA_DIR:-./data}',
+    },
+    {
+      storage: './state',
+      mount: '/var/lib/pactown',
+      environment: 'STORAGE_PATH=/var/lib/pactown',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML variable reference
+      copied: '${STORAGE_PATH:-./state}',
+    },
+  ];
+  for (const [index, item] of cases.entries()) {
+    const config = join(dir, `storage-${index}.yaml`);
+    writeFileSync(
+      config,
+      `# keep this comment\nstorage:\n  path: ${item.storage}\nroutes:\n  - path: /api\n    target: http://127.0.0.1:3000\n`,
+    );
+    const out = join(dir, `out-${index}`);
+    await deploy(request(out, { source: config }));
+    const unit = read(out, 'gw-gateway.container');
+    assert.ok(
+      values(unit, 'Container', 'Volume').includes(`gw-data.volume:${item.mount}`),
+      item.storage,
+    );
+    const environment = values(unit, 'Container', 'Environment').filter(
+      (entry) => !entry.startsWith('NODE_ENV='),
+    );
+    assert.deepEqual(environment, item.environment ? [item.environment] : [], item.storage);
+    const copy = read(out, 'gateway.yaml');
+    assert.equal(parseDocument(copy).toJS().storage.path, item.copied, item.storage);
+    assert.match(copy, /# keep this comment/);
+  }
+});
+
+test('relative plugin path gets a note', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'noop-plugin.js'), 'export default [];\n');
+  const config = join(dir, 'routes.yaml');
+  writeFileSync(
+    config,
+    'plugins: [./noop-plugin.js]\nroutes:\n  - path: /api\n    target: http://127.0.0.1:3000\n',
+  );
+  const result = await deploy(request(join(dir, 'out'), { source: config }));
+  assert.equal(result.notes.length, 1);
+  assert.match(result.notes[0], /plugin "\.\/noop-plugin\.js" is a file path/);
+});
+
+test('invalid config fails before writing', async (t) => {
+  const out = join(tempDir(t), 'out');
+  await assert.rejects(
+    deploy(request(out, { source: join(FIXTURES, 'invalid.yaml') })),
+    (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /invalid\.yaml:2:\d+ routes\[0\]\.path/);
+      return true;
+    },
+  );
+  assert.throws(() => readdirSync(out), /ENOENT/);
+});
+
+test('invalid options are rejected', async (t) => {
+  const out = tempDir(t);
+  const cases: [Partial<DeployRequest>, RegExp][] = [
+    [{ tenant: 'bad name' }, /--tenant "bad name"/],
+    [{ tenant: '-x' }, /--tenant "-x"/],
+    [{ domain: 'localhost' }, /--domain "localhost" is not a DNS name/],
+    [{ domain: 'exa_mple.com' }, /--domain/],
+    [{ subdomain: 'api-' }, /--subdomain "api-"/],
+    [{ memory: 'lots' }, /--memory "lots"/],
+    [{ port: 70000 }, /--port must be a port number/],
+    [{ image: 'has space' }, /--image "has space"/],
+    [{ out: join(out, 'with space') }, /output folder .* contains whitespace/],
+    [{ source: join(out, 'missing.yaml') }, /cannot read .*missing\.yaml: file not found/],
+  ];
+  for (const [overrides, pattern] of cases) {
+    await assert.rejects(deploy(request(out, overrides)), (error: Error) => {
+      assert.ok(error instanceof DeployError, `${JSON.stringify(overrides)}: ${error.message}`);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  }
+});
