@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { ConfigError } from '../core/index.js';
 import { type Command, UsageError } from './command.js';
+import { deliveriesCommand } from './commands/deliveries.js';
 import { initCommand } from './commands/init.js';
+import { quadletCommand } from './commands/quadlet.js';
 import { routesCommand } from './commands/routes.js';
 import { schemaCommand } from './commands/schema.js';
+import { signCommand } from './commands/sign.js';
 import { startCommand } from './commands/start.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -14,6 +17,9 @@ export const COMMANDS: Command[] = [
   routesCommand,
   initCommand,
   schemaCommand,
+  signCommand,
+  quadletCommand,
+  deliveriesCommand,
 ];
 
 function usage(): string {

@@ -3,6 +3,7 @@
  * and the gateway factory.
  */
 
+export type { FastifyBaseLogger } from 'fastify';
 export { ConfigError, type ConfigIssue, formatIssues } from './config/issues.js';
 export {
   configPath,
@@ -13,8 +14,30 @@ export {
 } from './config/load.js';
 export { configSchema, publishableSchema } from './config/schema.js';
 export type { GatewayConfig, PluginRef, RouteConfig, ServerConfig } from './config/types.js';
-export { durationSchema, parseDuration, parseRate, parseSize, sizeSchema } from './config/units.js';
+export {
+  DURATION_PATTERN,
+  durationSchema,
+  parseDuration,
+  parseRate,
+  parseSize,
+  RATE_PATTERN,
+  sizeSchema,
+} from './config/units.js';
 export { constantTimeEqual } from './crypto.js';
+export { DELIVERY_ERROR_CODES } from './delivery/errors.js';
+export { queueDeliveryMode } from './delivery/queue-mode.js';
+export { DEFAULT_RETRY_SCHEDULE_MS, parseRetryAfter } from './delivery/schedule.js';
+export { DELIVERY_ID_HEADER, SIGNATURE_HEADER, signBody } from './delivery/signature.js';
+export { SqliteDeliveryStore } from './delivery/sqlite-store.js';
+export type {
+  CursorStore,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryFilter,
+  DeliveryStatus,
+  DeliveryStore,
+  NewDelivery,
+} from './delivery/store.js';
 export { ERROR_CODES, errorBody, GatewayError } from './errors.js';
 export * from './plugin-api.js';
 export { proxyRouteKind } from './proxy/proxy-kind.js';
@@ -30,9 +53,31 @@ export type {
   LimiterStore,
 } from './stores/interfaces.js';
 export { MemoryIdempotencyStore } from './stores/memory-idempotency.js';
+export { SqliteCursorStore } from './stores/sqlite-cursors.js';
+export { SqliteIdempotencyStore } from './stores/sqlite-idempotency.js';
+export { dedupeKey, dedupeWindowMs } from './webhooks/dedupe.js';
 export type {
   DeliveryContext,
   DeliveryMode,
   DeliveryOutcome,
   VerifiedEvent,
 } from './webhooks/delivery.js';
+export { WEBHOOK_ERROR_CODES } from './webhooks/errors.js';
+export { forwardHeaders } from './webhooks/forward.js';
+export {
+  decodeBase64,
+  decodeHex,
+  type HeaderRead,
+  hmacSha256,
+  matchesAny,
+  mediaTypeOf,
+  parseUnixSeconds,
+  readJsonFields,
+  readSingleHeader,
+  reject,
+  rejectTimestamp,
+  singleHeaderValue,
+  withinTolerance,
+} from './webhooks/signatures.js';
+export { syncDeliveryMode } from './webhooks/sync-delivery.js';
+export { createWebhookRouteKind } from './webhooks/webhook-kind.js';

@@ -48,6 +48,11 @@ export interface PluginContext {
   registry: PluginLookup;
   /** The shared stores of this gateway instance. */
   stores: GatewayStores;
+  /**
+   * The environment the config was read with, for secrets a plugin reads by default. Route
+   * kinds that build their own context may leave it out, so read it as `env ?? process.env`.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Context of a plugin that runs on one route. */
@@ -96,15 +101,56 @@ export interface PolicyPlugin<O = unknown> extends PluginDescriptorBase<'policy'
   routeKey?: string;
   /** Position among shorthands; lower runs first. */
   shorthandOrder?: number;
-  /** Turns a shorthand value (a string such as `100/min`) into options for `optionsSchema`. */
+  /**
+   * Turns options as written (a shorthand string such as `100/min`, or the `plugins:` entry) into
+   * the options that `check` and `register` receive.
+   */
   expandShorthand?(value: unknown): unknown;
+  /**
+   * Checks the expanded options of one route at config load, beyond what `optionsSchema` can
+   * express: a secret read from the environment, a file that must exist, another plugin the
+   * policy builds on. Each problem becomes a config error with its line and column.
+   */
+  check?(options: O, context: PluginCheckContext): OptionsIssue[];
   register(scope: FastifyInstance, options: O, context: RoutePluginContext): Promise<void> | void;
+}
+
+/** A problem that a plugin's `check` found in its options. */
+export interface OptionsIssue {
+  /** Key path inside the options, such as `['secret']`; empty for the options as a whole. */
+  path: (string | number)[];
+  message: string;
+  /** How to fix it, when the message alone does not say. */
+  hint?: string;
+}
+
+/** What a plugin's `check` can read at config load. */
+export interface PluginCheckContext {
+  registry: PluginLookup;
+  env: NodeJS.ProcessEnv;
+  /** Folder of the config file, for resolving paths in options. */
+  configDir: string;
+  /** The route being checked, with every policy it runs, in order. */
+  route: RouteConfig;
+  /**
+   * Validates `value` against `schema` with the config's ajv, applying defaults and type
+   * coercion in place. Returns one issue per problem, with paths relative to `value`.
+   */
+  validate(schema: JsonSchema, value: unknown): OptionsIssue[];
 }
 
 /** The result of an authentication attempt. */
 export type AuthResult =
   | { ok: true; principal: Principal }
-  | { ok: false; status: 401 | 403; code: string; message: string; challenge?: string };
+  | {
+      ok: false;
+      /** 401 for missing or bad credentials, 403 when forbidden, 503 when keys are unavailable. */
+      status: 401 | 403 | 503;
+      code: string;
+      message: string;
+      /** Value of the `WWW-Authenticate` header (RFC 9110 section 11.6.1) for the response. */
+      challenge?: string;
+    };
 
 /** Who made a request, as an auth scheme established it. */
 export interface Principal {
@@ -117,10 +163,23 @@ export interface Principal {
 /** A configured authentication scheme for one route. */
 export interface AuthScheme {
   authenticate(request: FastifyRequest): Promise<AuthResult>;
+  /**
+   * Request headers (lower case) that carry the credential. The `auth` policy removes them before
+   * the request is proxied unless the route passes them on; defaults to `['authorization']`.
+   */
+  credentialHeaders?: readonly string[];
+  /** Query parameters that carry the credential, removed from the forwarded URL the same way. */
+  credentialQuery?: readonly string[];
   close?(): Promise<void>;
 }
 
+/**
+ * An authentication scheme that the `auth` policy selects with `scheme:`. Its options are the
+ * `auth` options other than the policy's own keys, validated against `optionsSchema`.
+ */
 export interface AuthSchemePlugin<O = unknown> extends PluginDescriptorBase<'auth-scheme'> {
+  /** Checks the scheme's options at config load, as {@link PolicyPlugin.check} does. */
+  check?(options: O, context: PluginCheckContext): OptionsIssue[];
   create(options: O, context: RoutePluginContext): AuthScheme | Promise<AuthScheme>;
 }
 
@@ -143,7 +202,17 @@ export interface WebhookRequest {
 /** The outcome of verifying one webhook request. */
 export type WebhookVerification =
   | { ok: true; eventId?: string; eventType?: string; response?: WebhookResponse }
-  | { ok: false; status?: 401 | 403 | 400 | 415; reason: string; message: string };
+  | {
+      ok: false;
+      status?: 401 | 403 | 400 | 415;
+      /** Short reason code such as `signature_mismatch`, returned to the sender and logged. */
+      reason: string;
+      message: string;
+      /** Error code of the response; defaults to `PACTOWN_ERR_WEBHOOK_SIGNATURE` for 401 and 403. */
+      code?: string;
+      /** The delivery id the request claims, for the log line; it is not verified. */
+      eventId?: string;
+    };
 
 /** A response the provider answers itself, such as GitHub's `ping` or a registration probe. */
 export interface WebhookResponse {
@@ -160,6 +229,40 @@ export interface WebhookProvider {
   probe?(request: WebhookRequest): WebhookResponse | undefined;
 }
 
+/**
+ * Settings that every webhook provider receives in `create`, next to its own route keys (those
+ * that its `optionsSchema` lists).
+ */
+export interface WebhookProviderOptions {
+  /** The route's secrets, in config order; any one may match (rotation). Never empty when required. */
+  secrets: string[];
+  /** Seconds a signed timestamp may differ from the gateway clock, in either direction. */
+  tolerance: number;
+}
+
+/** Input of a provider's `sign`: one secret and the values a provider puts in its headers. */
+export interface WebhookSignInput<O = unknown> {
+  body: Buffer;
+  secret: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+  /** Delivery id for providers that send one in a header. */
+  id: string;
+  /** The provider's own route keys, such as InPost's `mode`. */
+  options: Partial<O>;
+}
+
+/** A problem with a webhook route's provider keys, located below the route. */
+export interface WebhookOptionsProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * A webhook provider: a signature scheme that a `provider:` route key names. The route's
+ * provider keys (those in `optionsSchema.properties`) are validated with the route and passed to
+ * `create` together with {@link WebhookProviderOptions}.
+ */
 export interface WebhookProviderPlugin<O = unknown>
   extends PluginDescriptorBase<'webhook-provider'> {
   /** Environment variable that supplies the secret when a route gives none. */
@@ -168,25 +271,60 @@ export interface WebhookProviderPlugin<O = unknown>
   requiresSecret?: boolean | ((options: O) => boolean);
   /** Default maximum body size in bytes. */
   defaultBodyLimit?: number;
-  create(options: O, context: RoutePluginContext): WebhookProvider | Promise<WebhookProvider>;
+  /** Returns why `secret` cannot be a key of this provider (a `whsec_` value that is not base64). */
+  validateSecret?(secret: string): string | undefined;
+  /** Checks a route's provider keys and secrets at start, beyond what `optionsSchema` expresses. */
+  check?(options: O & WebhookProviderOptions): WebhookOptionsProblem[];
+  /** Whether the route also serves paths below its own, such as `/webhooks/inpost/<token>`. */
+  subpaths?: boolean | ((options: O) => boolean);
+  /** Builds the headers the provider would send for a body, for `pactown sign` and tests. */
+  sign?(input: WebhookSignInput<O>): Record<string, string>;
+  create(
+    options: O & WebhookProviderOptions,
+    context: RoutePluginContext,
+  ): WebhookProvider | Promise<WebhookProvider>;
 }
 
 /** One event produced by an event source. */
 export interface SourceEvent {
+  /** The source's event id, the de-duplication key. */
   id: string;
   type: string;
+  /** The bytes delivered to the target, usually the event as JSON. */
   body: Buffer;
+  /** Headers sent to the target with the body, lower-case names. */
   headers: Record<string, string>;
 }
 
-/** A running event source (a poller). */
+/**
+ * A running event source (a poller). `emit` resolves once every event of the batch was accepted
+ * (stored for delivery, or found to be a duplicate) and rejects otherwise, so a source saves its
+ * cursor only after `emit` resolved.
+ */
 export interface EventSource {
+  /** Starts polling in the background; resolves once the source runs. */
   start(emit: (events: SourceEvent[]) => Promise<void>): Promise<void>;
+  /** Stops polling; resolves after the poll in progress, if any, has ended. */
   stop(): Promise<void>;
 }
 
+/** Durable small state of an event source, such as its cursor, scoped to that source. */
+export interface SourceStateStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** Context of an event source: the plugin context plus its durable state. */
+export interface EventSourceContext extends PluginContext {
+  /** Name of the source entry in `sources:`, unique in the config. */
+  sourceName: string;
+  /** Cursors and tokens that must survive a restart, kept in the gateway's store. */
+  state: SourceStateStore;
+}
+
 export interface EventSourcePlugin<O = unknown> extends PluginDescriptorBase<'event-source'> {
-  create(options: O, context: PluginContext): EventSource | Promise<EventSource>;
+  create(options: O, context: EventSourceContext): EventSource | Promise<EventSource>;
 }
 
 export interface LimiterStorePlugin<O = unknown> extends PluginDescriptorBase<'limiter-store'> {

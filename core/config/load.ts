@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { registerDelivery } from '../delivery/register.js';
 import type { PluginDescriptor } from '../plugin-api.js';
 import { importPluginModule, resolvePluginModule } from '../plugin-loader.js';
 import { proxyRouteKind } from '../proxy/proxy-kind.js';
 import { PluginRegistrationError, PluginRegistry } from '../registry.js';
+import { syncDeliveryMode } from '../webhooks/sync-delivery.js';
+import { createWebhookRouteKind } from '../webhooks/webhook-kind.js';
 import { ConfigError, type ConfigIssue, formatPath } from './issues.js';
 import { normalizeConfig } from './normalize.js';
 import { configSchema } from './schema.js';
@@ -89,6 +92,9 @@ export async function loadConfigText(
   const document = raw as Record<string, unknown>;
   const registry = new PluginRegistry();
   registry.registerRouteKind(proxyRouteKind);
+  registerDelivery(registry);
+  registry.registerRouteKind(createWebhookRouteKind(registry));
+  registry.registerDeliveryMode(syncDeliveryMode);
   options.setupRegistry?.(registry);
   for (const builtin of options.builtins ?? []) {
     registry.register(builtin, 'built-in');

@@ -1,4 +1,4 @@
-import type { PolicyPlugin } from '../plugin-api.js';
+import type { OptionsIssue, PluginCheckContext, PolicyPlugin } from '../plugin-api.js';
 import { PluginRegistry } from '../registry.js';
 import { type ConfigIssue, formatPath } from './issues.js';
 import type { ConfigSource } from './source.js';
@@ -20,6 +20,8 @@ interface NormalizeContext {
 
 type Path = (string | number)[];
 
+type ReportIssue = (path: Path, message: string, hint?: string) => void;
+
 /** Turns a schema-valid document into a {@link GatewayConfig}, collecting the problems left. */
 export function normalizeConfig(
   document: Record<string, unknown>,
@@ -40,12 +42,15 @@ export function normalizeConfig(
     context.env,
     issue,
   );
+  // Where each policy reference is written, so `check` problems point at its options.
+  const written = new Map<PluginRef, Path>();
   const globalPlugins = resolveRefs(
     document.global_plugins,
     ['global_plugins'],
     true,
     context,
     issue,
+    written,
   );
   const globalNames = new Set(globalPlugins.map((ref) => ref.name));
   const routes: RouteConfig[] = [];
@@ -94,11 +99,13 @@ export function normalizeConfig(
     }
     const policies = [
       ...globalPlugins.filter((ref) => !excluded.has(ref.name)),
-      ...shorthandRefs(raw, context.registry),
-      ...resolveRefs(raw.plugins, [...base, 'plugins'], false, context, issue),
+      ...shorthandRefs(raw, base, context.registry, written),
+      ...resolveRefs(raw.plugins, [...base, 'plugins'], false, context, issue, written),
     ];
     reportDuplicates(policies, base, issue);
-    routes.push({ path, kind: kind.name, index, policies, raw });
+    const route: RouteConfig = { path, kind: kind.name, index, policies, raw };
+    checkPolicies(route, written, context, issue);
+    routes.push(route);
   }
 
   const defaults = normalizeDefaults(context.env, issue);
@@ -185,16 +192,22 @@ function normalizeDefaults(
 }
 
 /** The policies a route enables through shorthand keys, in their fixed order. */
-function shorthandRefs(raw: Record<string, unknown>, registry: PluginRegistry): PluginRef[] {
+function shorthandRefs(
+  raw: Record<string, unknown>,
+  base: Path,
+  registry: PluginRegistry,
+  written: Map<PluginRef, Path>,
+): PluginRef[] {
   return registry
     .list('policy')
     .filter((policy) => policy.routeKey !== undefined && raw[policy.routeKey] !== undefined)
     .sort((a, b) => (a.shorthandOrder ?? 100) - (b.shorthandOrder ?? 100))
-    .map((policy) => ({
-      name: policy.name,
-      options: expand(policy, raw[policy.routeKey as string]),
-      global: false,
-    }));
+    .map((policy) => {
+      const key = policy.routeKey as string;
+      const ref = { name: policy.name, options: expand(policy, raw[key]), global: false };
+      written.set(ref, [...base, key]);
+      return ref;
+    });
 }
 
 function expand(policy: PolicyPlugin, value: unknown): unknown {
@@ -207,7 +220,8 @@ function resolveRefs(
   basePath: Path,
   global: boolean,
   context: NormalizeContext,
-  issue: (path: Path, message: string, hint?: string) => void,
+  issue: ReportIssue,
+  written: Map<PluginRef, Path>,
 ): PluginRef[] {
   if (!Array.isArray(list)) {
     return [];
@@ -243,16 +257,55 @@ function resolveRefs(
       }
       continue;
     }
-    refs.push({ name, options: expand(policy, value), global });
+    const ref = { name, options: expand(policy, value), global };
+    written.set(ref, typeof entry === 'string' ? path : [...path, name]);
+    refs.push(ref);
   }
   return refs;
 }
 
-function reportDuplicates(
-  policies: PluginRef[],
-  base: Path,
-  issue: (path: Path, message: string, hint?: string) => void,
+/**
+ * Runs each policy's `check` on a route's expanded options. A global policy is checked on every
+ * route that runs it, and its problems name that route.
+ */
+function checkPolicies(
+  route: RouteConfig,
+  written: Map<PluginRef, Path>,
+  context: NormalizeContext,
+  issue: ReportIssue,
 ): void {
+  const checkContext: PluginCheckContext = {
+    registry: context.registry,
+    env: context.env,
+    configDir: context.dir,
+    route,
+    validate: (schema, value) =>
+      validateAt(context.ajv, schema, value, [], context.source).map((problem) => ({
+        path: pathFromText(problem.path),
+        message: problem.message,
+        hint: problem.hint,
+      })),
+  };
+  for (const ref of route.policies) {
+    const policy = context.registry.get('policy', ref.name);
+    if (!policy?.check) {
+      continue;
+    }
+    const at = written.get(ref) ?? ['routes', route.index];
+    let problems: OptionsIssue[];
+    try {
+      problems = policy.check(ref.options, checkContext);
+    } catch (error) {
+      problems = [{ path: [], message: `check failed: ${(error as Error).message}` }];
+    }
+    const where = ref.global ? ` on route "${route.path}"` : '';
+    for (const problem of problems) {
+      issue([...at, ...problem.path], `${ref.name}${where}: ${problem.message}`, problem.hint);
+    }
+  }
+}
+
+function reportDuplicates(policies: PluginRef[], base: Path, issue: ReportIssue): void {
   const seen = new Set<string>();
   for (const ref of policies) {
     if (seen.has(ref.name)) {

@@ -33,6 +33,19 @@ const serverSchema: JsonSchema = {
   },
 };
 
+/**
+ * The `stores:` section that the gateway's store set reads: the default limiter and cache store
+ * by plugin name, and options per store plugin name. Other keys stay open for store modules.
+ */
+const storesSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    limiter: { type: 'string', minLength: 1 },
+    cache: { type: 'string', minLength: 1 },
+    options: { type: 'object', additionalProperties: { type: 'object' } },
+  },
+};
+
 /** Properties that every route accepts, whatever its kind. */
 export function commonRouteProperties(registry: PluginRegistry): Record<string, JsonSchema> {
   const properties: Record<string, JsonSchema> = {
@@ -90,6 +103,7 @@ export function configSchema(registry: PluginRegistry): JsonSchema {
       },
       global_plugins: { type: 'array', items: pluginRefSchema },
       routes: { type: 'array', items: routeSchema(registry) },
+      stores: storesSchema,
       ...registry.configSections(),
     },
   };

@@ -14,6 +14,13 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_REPLY_FROM_INVALID_DESTINATION: 'PACTOWN_ERR_PATH_TRAVERSAL',
 };
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The path of the config route that registered this Fastify route, as written. */
+    pactownRoute?: string;
+  }
+}
+
 /** The route path a request matched, as written in the config. */
 export function routeOf(request: FastifyRequest): string | undefined {
   return (request.routeOptions.config as { pactownRoute?: string } | undefined)?.pactownRoute;

@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { type DependencyContainer, inject, injectable, container as rootContainer } from 'tsyringe';
+import { registerAdminApi } from '../admin/index.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
+import { attachDelivery } from '../delivery/attach.js';
 import type { PluginContext, RoutePluginContext } from '../plugin-api.js';
 import { PluginRegistry } from '../registry.js';
 import type { RouteRuntime } from '../routes/kind.js';
@@ -73,6 +75,13 @@ export class GatewayBuilder {
     );
     this.closeTasks.push(() => stores.close());
     registerServiceEndpoints(app, this.config, this.registry, this.stats, redact);
+    attachDelivery(app, {
+      config: this.config,
+      registry: this.registry,
+      stats: this.stats,
+      stores,
+    });
+    registerAdminApi(app, this.config);
     const runtime: RouteRuntime = {
       config: this.config,
       registry: this.registry,
@@ -116,7 +125,14 @@ export class GatewayBuilder {
   }
 
   private pluginContext(log: FastifyBaseLogger, stores: RouteRuntime['stores']): PluginContext {
-    return { log, stats: this.stats, configDir: this.config.dir, registry: this.registry, stores };
+    return {
+      log,
+      stats: this.stats,
+      configDir: this.config.dir,
+      registry: this.registry,
+      stores,
+      env: this.env,
+    };
   }
 
   private countRequests(app: FastifyInstance): void {
@@ -165,7 +181,9 @@ export class Gateway {
 
   /**
    * Stops accepting connections, waits for in-flight requests up to `server.shutdown_timeout`,
-   * then closes the connections that remain.
+   * then closes the connections that remain. WebSocket routes close their connections with 1001
+   * once the in-flight HTTP requests have finished, from a preClose hook in
+   * core/proxy/websocket.ts, and a peer gets 5 s to respond to that close frame.
    */
   async close(): Promise<void> {
     const timer = setTimeout(() => {

@@ -3,6 +3,7 @@ import type { GatewayStores, PluginContext } from '../plugin-api.js';
 import type { PluginRegistry } from '../registry.js';
 import type { CacheStore, IdempotencyStore, LimiterStore } from '../stores/interfaces.js';
 import { MemoryIdempotencyStore } from '../stores/memory-idempotency.js';
+import { sqliteIdempotencyStoreFor } from '../stores/sqlite-idempotency.js';
 
 /** Store settings read from the `stores:` section. */
 interface StoreSettings {
@@ -16,7 +17,7 @@ interface StoreSettings {
  * share its counters and entries.
  */
 export class StoreSet implements GatewayStores {
-  idempotency: IdempotencyStore = new MemoryIdempotencyStore();
+  idempotency: IdempotencyStore;
   private readonly limiters = new Map<string, LimiterStore>();
   private readonly caches = new Map<string, CacheStore>();
   private readonly settings: StoreSettings;
@@ -27,6 +28,7 @@ export class StoreSet implements GatewayStores {
     private readonly context: () => PluginContext,
   ) {
     this.settings = (config.raw.stores ?? {}) as StoreSettings;
+    this.idempotency = sqliteIdempotencyStoreFor(config) ?? new MemoryIdempotencyStore();
   }
 
   limiter(name?: string): LimiterStore | undefined {

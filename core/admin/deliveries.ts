@@ -1,0 +1,89 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { DeliveryFilterError } from '../delivery/errors.js';
+import {
+  listDeliveries,
+  parseDeliveryFilter,
+  parsePage,
+  replayDeliveries,
+  replayDelivery,
+  showDelivery,
+} from '../delivery/operations.js';
+import type { DeliveryRuntime } from '../delivery/runtime.js';
+import { errorBody } from '../errors.js';
+
+const ROUTE = '/admin/deliveries';
+
+function sendFilterError(reply: FastifyReply, error: unknown) {
+  if (error instanceof DeliveryFilterError) {
+    return reply.code(400).send(errorBody(error.code, error.message, ROUTE));
+  }
+  throw error;
+}
+
+/** Adds the delivery endpoints of the admin API to `scope` (prefix `/admin`). */
+export function registerDeliveryEndpoints(scope: FastifyInstance, runtime: DeliveryRuntime): void {
+  const { store } = runtime;
+
+  scope.get('/deliveries', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    try {
+      return await listDeliveries(store, parseDeliveryFilter(query), parsePage(query));
+    } catch (error) {
+      return sendFilterError(reply, error);
+    }
+  });
+
+  scope.get('/deliveries/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const shown = await showDelivery(store, id);
+    if (!shown) {
+      return reply
+        .code(404)
+        .send(errorBody('PACTOWN_ERR_DELIVERY_NOT_FOUND', `no delivery has id "${id}"`, ROUTE));
+    }
+    return shown;
+  });
+
+  scope.post('/deliveries/:id/replay', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const outcome = await replayDelivery(store, id, runtime.now());
+    if (outcome === 'not_found') {
+      return reply
+        .code(404)
+        .send(errorBody('PACTOWN_ERR_DELIVERY_NOT_FOUND', `no delivery has id "${id}"`, ROUTE));
+    }
+    if (outcome === 'in_flight') {
+      return reply
+        .code(409)
+        .send(
+          errorBody(
+            'PACTOWN_ERR_DELIVERY_IN_FLIGHT',
+            `delivery "${id}" has an attempt in flight; replay it after the attempt ends`,
+            ROUTE,
+          ),
+        );
+    }
+    request.log.info({ delivery: id }, 'replaying a delivery');
+    runtime.worker.wake();
+    return reply.code(202).send({ status: 'replayed', replayed: 1, delivery_id: id });
+  });
+
+  scope.post('/deliveries/replay', async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body)) {
+      return sendFilterError(
+        reply,
+        new DeliveryFilterError('the body must be a JSON object of filters'),
+      );
+    }
+    try {
+      const filter = parseDeliveryFilter(body);
+      const replayed = await replayDeliveries(store, filter, runtime.now());
+      request.log.info({ filter, replayed }, 'replaying deliveries by filter');
+      runtime.worker.wake();
+      return reply.code(202).send({ status: 'replayed', replayed });
+    } catch (error) {
+      return sendFilterError(reply, error);
+    }
+  });
+}
