@@ -237,7 +237,9 @@ function resolveRefs(
       const known = context.registry.list('policy').map((candidate) => candidate.name);
       issue(
         path,
-        other ? `"${name}" is a ${other.kind} plugin, not a policy` : `unknown plugin "${name}"`,
+        other
+          ? `"${name}" is ${/^[aeiou]/.test(other.kind) ? 'an' : 'a'} ${other.kind} plugin, not a policy`
+          : `unknown plugin "${name}"`,
         other
           ? undefined
           : `known policies: ${known.join(', ') || 'none'}; load others with the top-level plugins: list`,
@@ -245,7 +247,8 @@ function resolveRefs(
       continue;
     }
     const schema = PluginRegistry.optionsSchemaOf(policy);
-    const value = options ?? (policy.optionsSchema ? {} : undefined);
+    // A bare name means no options; a policy without optionsSchema takes any object, so `{}`.
+    const value = options ?? {};
     const problems = validateAt(context.ajv, schema, value, [...path, name], context.source);
     if (problems.length > 0) {
       for (const problem of problems) {

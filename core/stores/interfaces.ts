@@ -21,35 +21,52 @@ export interface IdempotencyStore {
 /** Counters for fixed-window rate limiting. */
 export interface LimiterStore {
   /**
-   * Adds one hit to `key` in the current window of `windowMs` milliseconds. Resolves with the
-   * hits so far in the window and the milliseconds until it resets.
+   * Adds one hit to `key` in its current window. The first hit on a key, or the first after its
+   * window ended, starts a new window of `windowMs` milliseconds. Resolves with the hits counted
+   * in the window so far (1 for the first) and the milliseconds until it ends (> 0). Must be
+   * atomic across every gateway instance sharing the store; rejects when the store fails.
    */
   incr(key: string, windowMs: number): Promise<{ current: number; ttl: number }>;
-  /** Number of keys held, for `/stats`. */
+  /** Number of keys held, for `/stats`; may count keys whose window has ended. */
   size(): Promise<number> | number;
   close?(): Promise<void>;
 }
 
-/** A stored HTTP response. */
+/** A stored HTTP response, or a variant index that points to stored responses. */
 export interface CacheEntry {
   status: number;
+  /** Response headers with lower-case names. */
   headers: Record<string, string | string[]>;
   body: Buffer;
-  /** Milliseconds since the epoch when the entry was stored, for the `Age` header. */
+  /**
+   * Milliseconds since the epoch when the response was generated: the time it was stored minus
+   * the `Age` the upstream reported. The `Age` header of a hit counts from here.
+   */
   storedAt: number;
-  /** Milliseconds since the epoch after which the entry is stale. */
+  /** Milliseconds since the epoch after which the entry is stale and must not be served. */
   expiresAt: number;
+  /**
+   * Set on a variant index instead of a response (then `status` is 0 and `body` empty): the
+   * request header names, lower case and sorted, that the response's `Vary` listed. Their values
+   * select the key of the stored variant.
+   */
+  vary?: string[];
 }
 
 /** Response storage for the cache policy. */
 export interface CacheStore {
+  /** Returns the entry under `key`, or undefined when there is none or it has expired. */
   get(key: string): Promise<CacheEntry | undefined>;
-  /** Stores `entry` under `key`, tagged so that {@link CacheStore.invalidate} can drop it. */
+  /**
+   * Stores `entry` under `key` until its `expiresAt`, tagged so that
+   * {@link CacheStore.invalidate} can drop it. Replaces an entry under the same key. A store that
+   * is full may drop other entries to make room, or decline an entry larger than its capacity.
+   */
   set(key: string, entry: CacheEntry, tags: string[]): Promise<void>;
   delete(key: string): Promise<void>;
   /** Drops every entry stored with `tag`. */
   invalidate(tag: string): Promise<void>;
-  /** Entries and body bytes held, for `/stats`. */
+  /** Entries and bytes held, for `/stats`. */
   size(): Promise<{ entries: number; bytes: number }> | { entries: number; bytes: number };
   close?(): Promise<void>;
 }

@@ -1,0 +1,138 @@
+import {
+  type AuthResult,
+  type AuthScheme,
+  definePlugin,
+  errorBody,
+  type FastifyReply,
+  type FastifyRequest,
+  type OptionsIssue,
+  PLUGIN_API_VERSION,
+  type PluginCheckContext,
+} from '../../core/index.js';
+import { removeQueryParameters } from '../shared/headers.js';
+import { type AuthOptions, authOptionsSchema, expandAuthOptions } from './options.js';
+import './principal.js';
+
+const DEFAULT_CREDENTIAL_HEADERS = ['authorization'];
+
+/**
+ * The `auth` policy: authenticates each request with the route's `auth-scheme` plugin, rejects
+ * failures with 401 or 403 itself, and removes the credential before the request is proxied.
+ *
+ * @example
+ * ```yaml
+ * routes:
+ *   - path: /api/v1/*
+ *     target: http://127.0.0.1:3000
+ *     auth: jwt                      # HS256 with JWT_SECRET
+ *   - path: /partners/*
+ *     target: http://127.0.0.1:3001
+ *     auth: { scheme: api_key, header: x-api-key, keys_file: ./keys.yaml }
+ * ```
+ */
+export default definePlugin({
+  name: 'auth',
+  kind: 'policy',
+  apiVersion: PLUGIN_API_VERSION,
+  description: 'authenticates requests with an auth scheme (jwt, api_key, basic)',
+  routeKey: 'auth',
+  shorthandOrder: 10,
+  optionsSchema: authOptionsSchema,
+  expandShorthand: expandAuthOptions,
+  check: checkAuthOptions,
+  async register(scope, options: AuthOptions, context) {
+    const plugin = context.registry.get('auth-scheme', options.scheme);
+    if (!plugin) {
+      throw new Error(`auth scheme "${options.scheme}" is not registered`);
+    }
+    const scheme = await plugin.create(options.options, context);
+    if (scheme.close) {
+      scope.addHook('onClose', async () => scheme.close?.());
+    }
+    scope.decorateRequest('principal', null);
+    scope.addHook('onRequest', authenticateHook(scheme, options, context.route.path));
+  },
+});
+
+function checkAuthOptions(options: AuthOptions, context: PluginCheckContext): OptionsIssue[] {
+  const plugin = context.registry.get('auth-scheme', options.scheme);
+  if (!plugin) {
+    const known = context.registry.list('auth-scheme').map((scheme) => scheme.name);
+    return [
+      {
+        path: ['scheme'],
+        message: `unknown auth scheme "${options.scheme}"`,
+        hint: `known schemes: ${known.join(', ') || 'none'}`,
+      },
+    ];
+  }
+  const problems = plugin.optionsSchema
+    ? context.validate(plugin.optionsSchema, options.options)
+    : [];
+  if (problems.length > 0) {
+    return problems;
+  }
+  return plugin.check?.(options.options, context) ?? [];
+}
+
+function authenticateHook(scheme: AuthScheme, options: AuthOptions, route: string) {
+  const removeCredentials = !options.pass_authorization;
+  const credentialHeaders = scheme.credentialHeaders ?? DEFAULT_CREDENTIAL_HEADERS;
+  const credentialQuery = scheme.credentialQuery ?? [];
+  const forwarded = Object.entries(options.forward_claims).map(
+    ([claim, header]) => [claim, header.toLowerCase()] as const,
+  );
+
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    // A client must never supply the headers that carry forwarded claims itself.
+    for (const [, header] of forwarded) {
+      delete request.headers[header];
+    }
+    const result = await scheme.authenticate(request);
+    if (!result.ok) {
+      return reject(request, reply, result, route);
+    }
+    request.principal = result.principal;
+    if (removeCredentials) {
+      for (const header of credentialHeaders) {
+        delete request.headers[header];
+      }
+      if (credentialQuery.length > 0) {
+        request.raw.url = removeQueryParameters(request.raw.url ?? '/', credentialQuery);
+      }
+    }
+    const claims = result.principal.claims;
+    for (const [claim, header] of forwarded) {
+      const value = claims?.[claim];
+      if (value !== undefined && value !== null) {
+        request.headers[header] = claimHeaderValue(value);
+      }
+    }
+  };
+}
+
+/**
+ * Formats a claim as a header value: strings as they are, other values as JSON. Characters
+ * outside printable ASCII are percent-encoded, since a header cannot carry them safely.
+ */
+function claimHeaderValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
+}
+
+function reject(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  result: Extract<AuthResult, { ok: false }>,
+  route: string,
+) {
+  request.log.info(
+    { route, code: result.code, status: result.status, reason: result.message },
+    'rejected request: authentication failed',
+  );
+  reply.code(result.status);
+  if (result.challenge) {
+    reply.header('www-authenticate', result.challenge);
+  }
+  return reply.send(errorBody(result.code, result.message, route));
+}

@@ -1,0 +1,324 @@
+import { Readable } from 'node:stream';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { CacheEntry, CacheStore, GatewayStats } from '../../core/index.js';
+import { ThrottledLog } from '../shared/throttled-log.js';
+import { captureStream } from './capture.js';
+import {
+  ageSeconds,
+  etagMatches,
+  type ResponseHeaders,
+  storableLifetime,
+  varyNames,
+} from './freshness.js';
+import { credentialSuffix, hasCredentials, targetKey, varySuffix } from './key.js';
+import type { CacheOptions } from './options.js';
+import { type Flight, type FlightResult, SingleFlight } from './single-flight.js';
+
+/** Methods RFC 9110 calls unsafe; a success on one invalidates the path's entries. */
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Response headers that belong to one exchange, not to the stored response: set per request by
+ * the gateway's policies (rate limit, request id, CORS) or by the cache itself.
+ */
+const UNSTORED_HEADERS = new Set([
+  'age',
+  'x-cache',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'x-request-id',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+]);
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/** Symbol of the request decoration that carries a request's cache state. */
+export const CACHE_STATE = Symbol('pactown.cache');
+
+/** Decision the cache made for a request in `onRequest`, read again in `onSend`. */
+type CacheState =
+  | { kind: 'bypass' }
+  | { kind: 'invalidate'; tag: string }
+  | {
+      kind: 'miss';
+      /** Key before the vary suffix, with the credential suffix. */
+      base: string;
+      tag: string;
+      /** Set when this request is the one that fetches the key for others. */
+      flight?: Flight;
+      /** Reply header names set before the upstream responded, which are not stored. */
+      before: Set<string>;
+      /** Whether the key names whose request this is, so `Set-Cookie` may be stored. */
+      personal: boolean;
+    };
+
+type StatefulRequest = FastifyRequest & { [CACHE_STATE]: CacheState | null };
+
+const BYPASS: CacheState = { kind: 'bypass' };
+
+/**
+ * The response cache of one route: serves fresh entries from `onRequest`, captures cacheable
+ * upstream responses in `onSend`, makes concurrent misses for one key share one upstream
+ * request, and invalidates a path after a successful unsafe request.
+ */
+export class ResponseCache {
+  private readonly flights = new SingleFlight();
+  private readonly failures: ThrottledLog;
+  private readonly statuses: Set<number>;
+
+  constructor(
+    private readonly options: CacheOptions,
+    private readonly store: CacheStore,
+    private readonly stats: GatewayStats,
+    private readonly route: string,
+    log: FastifyBaseLogger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.failures = new ThrottledLog(log);
+    this.statuses = new Set(options.statuses);
+  }
+
+  readonly onRequest = async (request: FastifyRequest, reply: FastifyReply) => {
+    const stateful = request as StatefulRequest;
+    const method = request.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (UNSAFE_METHODS.has(method)) {
+        stateful[CACHE_STATE] = { kind: 'invalidate', tag: targetKey(request).tag };
+      }
+      return;
+    }
+    let credential = '';
+    if (hasCredentials(request)) {
+      const suffix =
+        this.options.user_key.length > 0
+          ? credentialSuffix(request, this.options.user_key)
+          : undefined;
+      if (suffix === undefined) {
+        stateful[CACHE_STATE] = BYPASS;
+        return;
+      }
+      credential = suffix;
+    }
+    const { base: target, tag } = targetKey(request);
+    const base = target + credential;
+    const found = await this.lookup(request, base);
+    if (found.entry) {
+      return this.serve(request, reply, found.entry);
+    }
+    const waiting = this.flights.wait(found.key);
+    if (waiting) {
+      const shared = this.usable(request, base, await waiting);
+      if (shared) {
+        return this.serve(request, reply, shared);
+      }
+    }
+    stateful[CACHE_STATE] = {
+      kind: 'miss',
+      base,
+      tag,
+      flight: waiting ? undefined : this.leadFlight(found.key, reply),
+      before: new Set(Object.keys(reply.getHeaders())),
+      personal: credential !== '',
+    };
+  };
+
+  readonly onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const state = (request as StatefulRequest)[CACHE_STATE];
+    if (!state) {
+      return payload;
+    }
+    if (state.kind === 'bypass') {
+      reply.header('x-cache', 'BYPASS');
+      return payload;
+    }
+    if (state.kind === 'invalidate') {
+      if (reply.statusCode < 400) {
+        await this.invalidate(state.tag);
+      }
+      return payload;
+    }
+    reply.header('x-cache', 'MISS');
+    return this.capture(request, reply, payload, state);
+  };
+
+  /** Finds the fresh entry for a request, following a variant index to the variant. */
+  private async lookup(
+    request: FastifyRequest,
+    base: string,
+  ): Promise<{ key: string; entry?: CacheEntry }> {
+    const entry = await this.get(base);
+    if (!entry?.vary) {
+      return { key: base, entry };
+    }
+    const key = base + varySuffix(request, entry.vary);
+    return { key, entry: await this.get(key) };
+  }
+
+  /** The entry another request fetched, if it fits this request's vary values. */
+  private usable(
+    request: FastifyRequest,
+    base: string,
+    result: FlightResult | undefined,
+  ): CacheEntry | undefined {
+    if (!result) {
+      return undefined;
+    }
+    const key = result.vary.length === 0 ? base : base + varySuffix(request, result.vary);
+    return key === result.key ? result.entry : undefined;
+  }
+
+  private leadFlight(key: string, reply: FastifyReply): Flight {
+    const flight = this.flights.lead(key);
+    // 'close' follows every response, finished or aborted, so waiting requests never hang.
+    reply.raw.once('close', () => flight.settle(undefined));
+    return flight;
+  }
+
+  private serve(request: FastifyRequest, reply: FastifyReply, entry: CacheEntry) {
+    this.stats.increment('requests_cached', this.route);
+    const age = Math.max(0, Math.floor((this.now() - entry.storedAt) / 1000));
+    reply.headers(entry.headers);
+    reply.header('age', age);
+    reply.header('x-cache', 'HIT');
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (etagMatches(ifNoneMatch, entry.headers.etag)) {
+      return reply.code(304).send();
+    }
+    return reply.code(entry.status).send(entry.body);
+  }
+
+  /** Stores the response when it may be stored, passing the body through either way. */
+  private capture(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    state: Extract<CacheState, { kind: 'miss' }>,
+  ): unknown {
+    const headers = reply.getHeaders() as ResponseHeaders;
+    const lifetime = this.lifetime(reply.statusCode, headers, state.personal);
+    const vary = lifetime === undefined ? null : varyNames(headers);
+    const declared = Number(headers['content-length'] ?? 0);
+    if (lifetime === undefined || vary === null || declared > this.options.max_body) {
+      state.flight?.settle(undefined);
+      return payload;
+    }
+    const store = (body: Buffer) => {
+      const entry = this.entryOf(reply.statusCode, headers, state.before, body, lifetime);
+      const key = vary.length === 0 ? state.base : state.base + varySuffix(request, vary);
+      void this.save(state, key, entry, vary);
+    };
+    if (payload === null || payload === undefined) {
+      store(EMPTY_BODY);
+      return payload;
+    }
+    if (typeof payload === 'string' || Buffer.isBuffer(payload)) {
+      const body = Buffer.from(payload as string);
+      if (body.length <= this.options.max_body) {
+        store(body);
+      } else {
+        state.flight?.settle(undefined);
+      }
+      return payload;
+    }
+    if (payload instanceof Readable) {
+      return captureStream(payload, this.options.max_body, store, () =>
+        state.flight?.settle(undefined),
+      );
+    }
+    state.flight?.settle(undefined);
+    return payload;
+  }
+
+  private lifetime(status: number, headers: ResponseHeaders, personal: boolean) {
+    if (!this.statuses.has(status)) {
+      return undefined;
+    }
+    if (headers['set-cookie'] !== undefined && !personal) {
+      return undefined;
+    }
+    return storableLifetime(headers, this.options.ttl, this.now());
+  }
+
+  private entryOf(
+    status: number,
+    headers: ResponseHeaders,
+    before: Set<string>,
+    body: Buffer,
+    lifetime: number,
+  ): CacheEntry {
+    const stored: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined && !before.has(name) && !UNSTORED_HEADERS.has(name)) {
+        stored[name] = typeof value === 'number' ? String(value) : value;
+      }
+    }
+    const time = this.now();
+    return {
+      status,
+      headers: stored,
+      body,
+      storedAt: time - ageSeconds(headers) * 1000,
+      expiresAt: time + lifetime,
+    };
+  }
+
+  /**
+   * Settles the flight, then writes the variant index (when the response varies) and the entry.
+   * NOTE: a response fetched before an unsafe request invalidated its path, and captured after
+   * it, is still stored. Tracking an invalidation generation per tag would close that gap.
+   */
+  private async save(
+    state: Extract<CacheState, { kind: 'miss' }>,
+    key: string,
+    entry: CacheEntry,
+    vary: string[],
+  ): Promise<void> {
+    state.flight?.settle({ key, entry, vary });
+    const tags = [state.tag];
+    if (vary.length > 0) {
+      const index: CacheEntry = {
+        status: 0,
+        headers: {},
+        body: EMPTY_BODY,
+        storedAt: entry.storedAt,
+        expiresAt: this.now() + this.options.ttl,
+        vary,
+      };
+      await this.set(state.base, index, tags);
+    }
+    await this.set(key, entry, tags);
+  }
+
+  private async get(key: string): Promise<CacheEntry | undefined> {
+    try {
+      const entry = await this.store.get(key);
+      return entry && entry.expiresAt > this.now() ? entry : undefined;
+    } catch (error) {
+      this.failures.error('get', { err: error, route: this.route }, 'cache store read failed');
+      return undefined;
+    }
+  }
+
+  private async set(key: string, entry: CacheEntry, tags: string[]): Promise<void> {
+    try {
+      await this.store.set(key, entry, tags);
+    } catch (error) {
+      this.failures.error('set', { err: error, route: this.route }, 'cache store write failed');
+    }
+  }
+
+  private async invalidate(tag: string): Promise<void> {
+    try {
+      await this.store.invalidate(tag);
+    } catch (error) {
+      this.failures.error(
+        'invalidate',
+        { err: error, route: this.route },
+        'cache store invalidation failed',
+      );
+    }
+  }
+}

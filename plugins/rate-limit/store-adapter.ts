@@ -1,0 +1,40 @@
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { LimiterStore } from '../../core/index.js';
+
+/** The limiter store failed, so the request could not be counted. */
+export class LimiterStoreError extends Error {
+  constructor(cause: unknown) {
+    super(`limiter store failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'LimiterStoreError';
+  }
+}
+
+type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
+
+/**
+ * Builds a @fastify/rate-limit store class over a core {@link LimiterStore}. Keys are prefixed
+ * with `bucket` so routes that share one store keep apart, and store failures are reported to
+ * `onError` and passed on as {@link LimiterStoreError}.
+ */
+export function limiterStoreClass(
+  store: LimiterStore,
+  bucket: string,
+  onError: (error: unknown) => void,
+): FastifyRateLimitStoreCtor {
+  const prefix = `${bucket}\u0000`;
+  return class PactownLimiterStore {
+    incr(key: string, callback: IncrCallback, timeWindow: number): void {
+      store.incr(prefix + key, timeWindow).then(
+        (result) => callback(null, result),
+        (error: unknown) => {
+          onError(error);
+          callback(new LimiterStoreError(error));
+        },
+      );
+    }
+
+    child(): PactownLimiterStore {
+      return new PactownLimiterStore();
+    }
+  };
+}
