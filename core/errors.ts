@@ -14,7 +14,6 @@ export const ERROR_CODES = {
   PACTOWN_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
   PACTOWN_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'Upstream did not answer in time' },
   PACTOWN_ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'Upstream is unreachable or failed' },
-  PACTOWN_ERR_REQUEST_TIMEOUT: { status: 408, message: 'Client did not send the request in time' },
   PACTOWN_ERR_SHUTTING_DOWN: { status: 503, message: 'Gateway is shutting down' },
   PACTOWN_ERR_INTERNAL: { status: 500, message: 'Internal gateway error' },
 } as const;

@@ -30,16 +30,24 @@ export function createAjv() {
 
 type Ajv = ReturnType<typeof createAjv>;
 
-const compiled = new WeakMap<object, ValidateFunction>();
+// Compiling the composed config schema takes most of a second, and every load composes a new
+// schema object, so validators are cached by the schema's JSON text. The cache stays small: one
+// entry per distinct plugin set and per plugin options schema.
+const compiled = new Map<string, ValidateFunction>();
+const MAX_COMPILED = 256;
 
-/** Compiles `schema` once per schema object. */
+/** Compiles `schema` once per distinct schema text. */
 export function compileSchema(ajv: Ajv, schema: JsonSchema): ValidateFunction {
-  const cached = compiled.get(schema);
+  const text = JSON.stringify(schema);
+  const cached = compiled.get(text);
   if (cached) {
     return cached;
   }
   const validate = ajv.compile(schema);
-  compiled.set(schema, validate);
+  if (compiled.size >= MAX_COMPILED) {
+    compiled.delete(compiled.keys().next().value as string);
+  }
+  compiled.set(text, validate);
   return validate;
 }
 
