@@ -84,6 +84,11 @@ export class ResponseCache {
   readonly onRequest = async (request: FastifyRequest, reply: FastifyReply) => {
     const stateful = request as StatefulRequest;
     const method = request.method;
+    // A WebSocket upgrade is a GET too, but it must reach the upstream, never a stored response.
+    if (request.raw.headers.upgrade !== undefined) {
+      stateful[CACHE_STATE] = BYPASS;
+      return;
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       if (UNSAFE_METHODS.has(method)) {
         stateful[CACHE_STATE] = { kind: 'invalidate', tag: targetKey(request).tag };
