@@ -128,3 +128,38 @@ it('rejects a body over the route limit with 413', async (t) => {
   assert.equal(status, 413);
   assert.equal(upstream.requests.length, 0);
 });
+
+it('cuts a chunked body over the route limit', async (t) => {
+  const progress = { sent: 0 };
+  const upstream = await startCountingUpstream(t, progress);
+  const { url } = await startGatewayFor(
+    t,
+    `routes:\n  - path: /small\n    target: ${upstream.url}\n    body_limit: 16kb\n`,
+  );
+  const { port } = new URL(url);
+  const status = await new Promise<number>((resolve) => {
+    const upload = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/small',
+        headers: { 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    // A closed socket before the status line is also a rejection; 0 stands for it.
+    upload.on('error', () => resolve(0));
+    upload.on('close', () => resolve(0));
+    generatedBody(1024 * 1024, progress).pipe(upload);
+  });
+  assert.notEqual(status, 200);
+  assert.notEqual(status, 502);
+  assert.ok(
+    upstream.seen.bytes <= 16 * 1024 + CHUNK.length,
+    `upstream got ${upstream.seen.bytes} bytes`,
+  );
+});

@@ -1,4 +1,5 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../errors.js';
 
@@ -24,9 +25,30 @@ export function enforceBodyLimit(limit: number, route: string) {
       typeof body.pipe === 'function' &&
       request.headers['content-length'] === undefined
     ) {
-      request.body = body.pipe(new LimitStream(limit));
+      request.body = limitBody(body as Readable, limit);
     }
   };
+}
+
+/**
+ * Returns `body` passed through a counter that fails with `PACTOWN_ERR_BODY_TOO_LARGE` (status
+ * 413) once more than `limit` bytes went by, which aborts the upstream request reading it. The
+ * client's socket stays open, so the gateway can still send the 413.
+ */
+export function limitBody(body: Readable, limit: number): Readable {
+  const limited = new LimitStream(limit);
+  // undici sees the error on the stream it reads; this listener keeps an error raised before it
+  // starts reading from becoming an uncaught exception.
+  limited.on('error', () => {});
+  body.on('error', (error) => limited.destroy(error));
+  body.on('close', () => {
+    if (!(body as IncomingMessage).complete) {
+      limited.destroy(new Error('client aborted the request body'));
+    }
+  });
+  // pipe, not pipeline: pipeline would destroy the client's request, and its socket with it.
+  body.pipe(limited);
+  return limited;
 }
 
 class LimitStream extends Transform {
@@ -39,7 +61,12 @@ class LimitStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.limit) {
-      done(new Error(`request body exceeds ${this.limit} bytes`));
+      done(
+        Object.assign(new Error(`request body exceeds ${this.limit} bytes`), {
+          code: 'PACTOWN_ERR_BODY_TOO_LARGE',
+          statusCode: 413,
+        }),
+      );
       return;
     }
     done(null, chunk);

@@ -33,7 +33,8 @@ export function stripHopByHop<T extends Record<string, unknown>>(headers: T): T 
  * client is a trusted proxy, so an untrusted peer cannot forge an address.
  */
 export function setForwardedHeaders(request: FastifyRequest, headers: IncomingHttpHeaders): void {
-  const peer = request.socket.remoteAddress ?? '';
+  // The socket is gone when the client aborted while a policy was still running.
+  const peer = request.raw.socket?.remoteAddress ?? '';
   const trusted = request.ips !== undefined && request.ips.length > 1;
   const chain = headers['x-forwarded-for'];
   headers['x-forwarded-for'] = trusted && chain ? `${chain}, ${peer}` : peer;

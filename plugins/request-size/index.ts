@@ -1,8 +1,9 @@
-import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   definePlugin,
   errorBody,
+  limitBody,
   PLUGIN_API_VERSION,
   parseSize,
   sizeSchema,
@@ -22,24 +23,6 @@ export class BodyTooLargeError extends Error {
   constructor(limit: number) {
     super(`request body exceeds ${limit} bytes`);
     this.name = 'BodyTooLargeError';
-  }
-}
-
-/** Fails the stream once more than `limit` bytes passed. */
-class LimitStream extends Transform {
-  private seen = 0;
-
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) {
-      done(new BodyTooLargeError(this.limit));
-      return;
-    }
-    done(null, chunk);
   }
 }
 
@@ -105,12 +88,7 @@ export default definePlugin({
       }
       const streamed = body && typeof (body as NodeJS.ReadableStream).pipe === 'function';
       if (streamed && request.headers['content-length'] === undefined) {
-        // TODO: the proxy responds to a body that fails mid-stream with 502
-        // PACTOWN_ERR_UPSTREAM_UNAVAILABLE; it should map BodyTooLargeError to 413.
-        const limited = new LimitStream(limit);
-        // pipeline, not pipe: a client that aborts must end the upstream body too.
-        pipeline(body as Readable, limited, () => {});
-        request.body = limited;
+        request.body = limitBody(body as Readable, limit);
       }
     });
   },
