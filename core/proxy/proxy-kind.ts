@@ -2,16 +2,29 @@ import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { resolve } from 'node:path';
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
+import { type Dispatcher, Pool } from 'undici';
 import type { RouteConfig } from '../config/types.js';
 import { durationSchema, parseDuration, parseSize, sizeSchema } from '../config/units.js';
 import { errorBody } from '../errors.js';
 import type { JsonSchema } from '../plugin-api.js';
 import type { RouteKind, RouteRuntime } from '../routes/kind.js';
 import { enforceBodyLimit } from './body-limit.js';
+import { createForwarder, fastPathHandler } from './forward.js';
 import { setForwardedHeaders, stripHopByHop } from './headers.js';
+import { namedPlugin } from './plugin-name.js';
 import { retryDelayFor } from './retry.js';
 import { hasDotSegment } from './traversal.js';
+import {
+  checkWebSocketKeys,
+  registerWebSocketHandling,
+  webSocketRouteProperties,
+} from './websocket.js';
 
 /** How a route path matches requests. */
 export interface RouteMatch {
@@ -96,33 +109,45 @@ export const proxyRouteKind: RouteKind = {
       type: 'object',
       additionalProperties: false,
       required: ['path', 'target'],
-      properties: { ...common, ...proxyProperties },
+      properties: { ...common, ...proxyProperties, ...webSocketRouteProperties },
     };
   },
+  check: (raw) => checkWebSocketKeys(raw),
   async register(scope, route, runtime) {
     const options = proxyOptions(route, runtime);
     const match = parseRoutePath(route.path);
+    const pool = lazyPool(options);
+    runtime.onClose(() => pool.destroy());
     await scope.register(
-      async (inner: FastifyInstance) => {
+      namedPlugin(`pactown-proxy ${route.path}`, async (inner: FastifyInstance) => {
         inner.addHook('onRequest', rejectDotSegments(route.path));
         if (options.bodyLimit !== undefined) {
           inner.addHook('preHandler', enforceBodyLimit(options.bodyLimit, route.path));
         }
-        await inner.register(httpProxy, buildProxySettings(route, match, options));
-      },
+        if (!match.plainPrefix && match.prefix !== '') {
+          useFastPath(inner, match, options, pool.get);
+        }
+        const webSocket = registerWebSocketHandling(inner, route, runtime, { match, options });
+        await inner.register(httpProxy, {
+          ...buildProxySettings(route, match, options, pool.get),
+          ...webSocket,
+        });
+      }),
       { prefix: match.plainPrefix ? '' : match.prefix },
     );
   },
 };
 
+// A callback hook, not an async one: it runs on every request, and a promise per request costs
+// throughput while the check itself is synchronous.
 function rejectDotSegments(routePath: string) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const url = request.raw.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     if ((path.includes('.') || path.includes('%')) && hasDotSegment(path)) {
       request.log.warn({ route: routePath }, 'rejected a path with a dot segment');
-      return reply
+      reply
         .code(400)
         .send(
           errorBody(
@@ -131,31 +156,111 @@ function rejectDotSegments(routePath: string) {
             routePath,
           ),
         );
+      return;
     }
+    done();
   };
+}
+
+/**
+ * Returns the route's keep-alive pool to its target, created on the first request, so that a gateway
+ * with thousands of routes starts without building thousands of pools.
+ */
+function lazyPool(options: ProxyOptions) {
+  let pool: Pool | undefined;
+  return {
+    get: (): Dispatcher => {
+      pool ??= new Pool(options.target.origin, {
+        connections: options.connections,
+        pipelining: 1,
+        keepAliveTimeout: 60_000,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        connect: { rejectUnauthorized: options.tlsVerify, ca: options.tlsCa },
+      });
+      return pool;
+    },
+    destroy: async () => {
+      await pool?.destroy();
+    },
+  };
+}
+
+/**
+ * The Fastify routes @fastify/http-proxy registers. Its default, `/` and `/*` below the prefix,
+ * becomes three routes (`/api`, `/api/` and `/api/*`), each in seven method trees of
+ * find-my-way; `/api/` is already matched by `/api/*`, so a prefixed route registers only the
+ * other two and uses a third less memory per route.
+ */
+function proxyRoutePaths(match: RouteMatch): string[] | undefined {
+  if (match.plainPrefix) {
+    return [`${match.prefix}*`];
+  }
+  return match.prefix === '' ? undefined : ['', '/*'];
+}
+
+/** Wraps the handlers of the two routes that @fastify/http-proxy adds below `match.prefix`. */
+function useFastPath(
+  inner: FastifyInstance,
+  match: RouteMatch,
+  options: ProxyOptions,
+  dispatcher: () => Dispatcher,
+): void {
+  const forward = createForwarder(dispatcher, options.target);
+  const urls = new Set([match.prefix, `${match.prefix}/*`]);
+  const rewritePrefix = rewritePrefixOf(match, options);
+  inner.addHook('onRoute', (routeOptions) => {
+    if (urls.has(routeOptions.url ?? '')) {
+      routeOptions.handler = fastPathHandler(
+        routeOptions.handler as Parameters<typeof fastPathHandler>[0],
+        match.prefix,
+        rewritePrefix,
+        forward,
+      ) as typeof routeOptions.handler;
+    }
+  });
+}
+
+/** Returns the `rewritePrefix` for @fastify/http-proxy: where the route's paths go upstream. */
+function rewritePrefixOf(match: RouteMatch, options: ProxyOptions): string {
+  const targetPath = options.target.pathname;
+  const prefix = options.stripPath ? targetPath : joinPaths(targetPath, match.prefix);
+  return prefix || '/';
+}
+
+/** Drops the query string before @fastify/http-proxy parses and re-serialises it; see below. */
+function withoutQuery(url: string): string {
+  const index = url.indexOf('?');
+  return index === -1 ? url : url.slice(0, index);
 }
 
 function buildProxySettings(
   route: RouteConfig,
   match: RouteMatch,
   options: ProxyOptions,
+  dispatcher: () => Dispatcher,
 ): FastifyHttpProxyOptions {
-  const targetPath = options.target.pathname;
-  const keepPrefix = !options.stripPath;
-  const rewritePrefix = keepPrefix ? joinPaths(targetPath, match.prefix) : targetPath;
   return {
     upstream: options.target.origin,
-    rewritePrefix: rewritePrefix || '/',
-    routes: match.plainPrefix ? [`${match.prefix}*`] : undefined,
-    preRewrite: match.plainPrefix ? stripPlainPrefix(match.prefix, options.stripPath) : undefined,
+    rewritePrefix: rewritePrefixOf(match, options),
+    routes: proxyRoutePaths(match),
+    // The query string goes upstream verbatim through `queryString` below, so http-proxy's own
+    // parse and re-serialisation of it is skipped.
+    preRewrite: match.plainPrefix
+      ? (url: string) => stripPlainPrefix(match.prefix, options.stripPath)(withoutQuery(url))
+      : withoutQuery,
     disableRequestLogging: true,
+    // http-proxy maps the path and checks it; the forwarder sends it. reply.from() also stays
+    // usable and goes through the same pool, so reply-from creates no undici Agent of its own.
+    handler: createForwarder(dispatcher, options.target),
+    // With an undici instance given, reply-from needs no node:http Agents; without this flag it
+    // would still create two per route.
+    globalAgent: true,
     undici: {
-      connections: options.connections,
-      pipelining: 1,
-      keepAliveTimeout: 60_000,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      connect: { rejectUnauthorized: options.tlsVerify, ca: options.tlsCa },
+      request: (
+        request: Dispatcher.RequestOptions,
+        callback: (error: Error | null, data: Dispatcher.ResponseData) => void,
+      ) => dispatcher().request(request, callback),
     },
     replyOptions: {
       timeout: options.timeoutMs,
@@ -198,7 +303,25 @@ const TIMEOUT_CODES = new Set([
   'FST_REPLY_FROM_CONNECT_TIMEOUT',
 ]);
 
+/** Whether `error` or one of its causes is a request body that grew past its limit. */
+function isBodyTooLarge(error: unknown): boolean {
+  for (let current = error; current; current = (current as Error).cause) {
+    if ((current as { code?: string }).code === 'PACTOWN_ERR_BODY_TOO_LARGE') {
+      return true;
+    }
+  }
+  return false;
+}
+
 function sendUpstreamError(reply: FastifyReply, error: Error & { code?: string }, route: string) {
+  if (isBodyTooLarge(error)) {
+    reply.request.log.warn({ route }, 'rejected a streamed body over the limit');
+    reply.code(413).header('connection', 'close');
+    reply.send(
+      errorBody('PACTOWN_ERR_BODY_TOO_LARGE', 'request body exceeds the route limit', route),
+    );
+    return;
+  }
   const cause = (error.cause ?? {}) as { code?: string; message?: string };
   const timedOut = TIMEOUT_CODES.has(error.code ?? '') || TIMEOUT_CODES.has(cause.code ?? '');
   const code = timedOut ? 'PACTOWN_ERR_UPSTREAM_TIMEOUT' : 'PACTOWN_ERR_UPSTREAM_UNAVAILABLE';

@@ -1,0 +1,430 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Contender,
+  type ContenderContext,
+  PROXY_CONTENDERS,
+  scalePath,
+  startScaleGateway,
+  WEBHOOK_CONTENDERS,
+} from './contenders.js';
+import {
+  findWrk,
+  type LoadRequest,
+  type LoadResult,
+  type LoadSpec,
+  runAutocannon,
+  runWrk,
+} from './load.js';
+import {
+  measureUsage,
+  readUsage,
+  type ServerProcess,
+  type StartFailure,
+  startServer,
+} from './processes.js';
+
+export type LoadTool = 'autocannon' | 'wrk';
+export type Section = 'proxy' | 'webhooks' | 'scale';
+
+/** Settings of one harness run. */
+export interface BenchOptions {
+  /** Seconds of each measured load run. */
+  durationSeconds: number;
+  /** Seconds of load on each contender before the first round; 0 skips the warm-up. */
+  warmupSeconds: number;
+  rounds: number;
+  connections: number[];
+  /** Runs each contender again at half its measured maximum for latency percentiles. */
+  fixedRate: boolean;
+  /** Fixed rate, in requests per second, that webhook contenders are also run at. */
+  webhookRate: number;
+  tools: LoadTool[];
+  sections: Section[];
+  /** Contender names to run; empty runs all. */
+  only: string[];
+  /** Route counts of the route-scale section. */
+  scaleRoutes: number[];
+  /** When set, Node contenders write V8 CPU profiles (`--cpu-prof`) to this folder. */
+  profileDir?: string;
+  log(line: string): void;
+}
+
+/** One measured load run of a contender. */
+export interface RunRecord {
+  round: number;
+  connections: number;
+  result: LoadResult;
+  peakRssBytes?: number;
+  /** CPU seconds per second used by the contender's processes during the run. */
+  cores?: number;
+}
+
+/** Everything measured for one contender; `skipped` contains the reason it did not run. */
+export interface ContenderResult {
+  name: string;
+  label: string;
+  group: Contender['group'];
+  skipped?: string;
+  readyMs?: number;
+  runs: RunRecord[];
+  fixedRate?: RunRecord & { rate: number };
+  /** A fixed-rate run at {@link BenchOptions.webhookRate}, for webhook contenders. */
+  targetRate?: RunRecord & { rate: number };
+}
+
+/** One route count of the route-scale section. */
+export interface ScaleResult {
+  routes: number;
+  skipped?: string;
+  readyMs?: number;
+  spawnToReadyMs?: number;
+  rssAfterReadyBytes?: number;
+  first: RunRecord[];
+  last: RunRecord[];
+}
+
+/** The results of a harness run. */
+export interface BenchResults {
+  options: Omit<BenchOptions, 'log'>;
+  startedAt: string;
+  finishedAt?: string;
+  /** One-minute load average when the run started and when it finished (`os.loadavg()`). */
+  loadAverage?: { start: number; end?: number };
+  /** The command line that produced the results, for the report. */
+  command?: string;
+  upstreamSkipped?: string;
+  proxy: ContenderResult[];
+  webhooks: ContenderResult[];
+  scale: ScaleResult[];
+  wrkMissing: boolean;
+}
+
+interface Running {
+  contender: Contender;
+  result: ContenderResult;
+  server?: ServerProcess;
+  request?: LoadRequest;
+}
+
+/** Runs the selected sections and returns every figure; servers are stopped before it returns. */
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const work = mkdtempSync(join(tmpdir(), 'pactown-bench-'));
+  const tools = options.tools.filter((tool) => tool !== 'wrk' || findWrk() !== null);
+  const results: BenchResults = {
+    options: { ...options, log: undefined } as unknown as BenchResults['options'],
+    startedAt: new Date().toISOString(),
+    loadAverage: { start: loadavg()[0] },
+    proxy: [],
+    webhooks: [],
+    scale: [],
+    wrkMissing: options.tools.includes('wrk') && findWrk() === null,
+  };
+  if (results.wrkMissing) {
+    options.log('wrk is not installed; skipping the wrk runs (apt-get install wrk adds it)');
+  }
+  const upstream = await startServer(
+    { kind: 'upstream' },
+    { nodeFlags: profileFlags(options, 'upstream') },
+  );
+  if (!('url' in upstream)) {
+    results.upstreamSkipped = upstream.reason;
+    options.log(`the benchmark upstream did not start: ${upstream.reason}`);
+    return results;
+  }
+  const context = (name: string): ContenderContext => {
+    const dir = join(work, name);
+    mkdirSync(dir, { recursive: true });
+    return { upstream, upstreamUrl: upstream.url, dir, nodeFlags: profileFlags(options, name) };
+  };
+  try {
+    if (options.sections.includes('proxy')) {
+      results.proxy = await runGroup(selected(PROXY_CONTENDERS, options), context, options, tools);
+    }
+    if (options.sections.includes('webhooks')) {
+      const webhookOptions = { ...options, fixedRate: false };
+      results.webhooks = await runGroup(
+        selected(WEBHOOK_CONTENDERS, options),
+        context,
+        webhookOptions,
+        ['autocannon'],
+      );
+    }
+    if (options.sections.includes('scale')) {
+      results.scale = await runScale(context, options);
+    }
+  } finally {
+    await upstream.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  results.finishedAt = new Date().toISOString();
+  results.loadAverage!.end = loadavg()[0];
+  return results;
+}
+
+function selected(contenders: Contender[], options: BenchOptions): Contender[] {
+  if (options.only.length === 0) {
+    return contenders;
+  }
+  return contenders.filter((contender) => options.only.includes(contender.name));
+}
+
+function profileFlags(options: BenchOptions, name: string): string[] {
+  if (!options.profileDir) {
+    return [];
+  }
+  const dir = join(options.profileDir, name);
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+async function runGroup(
+  contenders: Contender[],
+  context: (name: string) => ContenderContext,
+  options: BenchOptions,
+  tools: LoadTool[],
+): Promise<ContenderResult[]> {
+  const running = await startAll(contenders, context, options);
+  try {
+    const live = running.filter((entry) => entry.server !== undefined);
+    await warmUp(live, options);
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const entry of rotate(live, round - 1)) {
+        for (const connections of options.connections) {
+          for (const tool of tools) {
+            await measureRun(entry, round, connections, tool, options);
+          }
+        }
+      }
+    }
+    for (const entry of live) {
+      await runFixedRates(entry, options);
+    }
+  } finally {
+    for (const entry of running) {
+      await entry.server?.stop();
+    }
+  }
+  return running.map((entry) => entry.result);
+}
+
+async function startAll(
+  contenders: Contender[],
+  context: (name: string) => ContenderContext,
+  options: BenchOptions,
+): Promise<Running[]> {
+  const running: Running[] = [];
+  for (const contender of contenders) {
+    const result: ContenderResult = {
+      name: contender.name,
+      label: contender.label,
+      group: contender.group,
+      runs: [],
+    };
+    const started = await contender.start(context(contender.name));
+    if (isFailure(started)) {
+      result.skipped = firstLines(started.reason);
+      options.log(`${contender.name}: skipped, ${result.skipped}`);
+      running.push({ contender, result });
+      continue;
+    }
+    result.readyMs = started.readyMs;
+    running.push({ contender, result, server: started, request: await contender.request() });
+    options.log(`${contender.name}: listening on ${started.url} (pid ${started.pid})`);
+  }
+  return running;
+}
+
+function isFailure(started: ServerProcess | StartFailure): started is StartFailure {
+  return 'reason' in started;
+}
+
+/** Keeps the first lines of a config error, which name the file, key and fix. */
+function firstLines(text: string, count = 6): string {
+  return text.split('\n').slice(0, count).join(' ').replace(/\s+/g, ' ').trim();
+}
+
+async function warmUp(live: Running[], options: BenchOptions): Promise<void> {
+  if (options.warmupSeconds <= 0) {
+    return;
+  }
+  for (const entry of live) {
+    options.log(`${entry.contender.name}: warming up for ${options.warmupSeconds} s`);
+    await runAutocannon(loadSpec(entry, options.connections[0], options.warmupSeconds));
+  }
+}
+
+function loadSpec(entry: Running, connections: number, seconds: number, rate?: number): LoadSpec {
+  return {
+    url: entry.server!.url,
+    request: entry.request!,
+    connections,
+    durationSeconds: seconds,
+    rate,
+  };
+}
+
+async function measureRun(
+  entry: Running,
+  round: number,
+  connections: number,
+  tool: LoadTool,
+  options: BenchOptions,
+): Promise<void> {
+  if (tool === 'wrk' && (entry.request!.method !== 'GET' || entry.request!.prepare)) {
+    return;
+  }
+  const spec = loadSpec(entry, connections, options.durationSeconds);
+  const run = tool === 'wrk' ? runWrk : runAutocannon;
+  const measured = await measureUsage(entry.server!.pid, () => run(spec));
+  const record: RunRecord = {
+    round,
+    connections,
+    result: measured.result,
+    peakRssBytes: measured.peakRssBytes,
+    cores: measured.cores,
+  };
+  entry.result.runs.push(record);
+  options.log(describeRun(`${entry.contender.name} round ${round}`, record));
+}
+
+function describeRun(title: string, record: RunRecord): string {
+  const { result } = record;
+  const rss = record.peakRssBytes ? `, rss ${Math.round(record.peakRssBytes / 2 ** 20)} MB` : '';
+  const cores = record.cores !== undefined ? `, cpu ${record.cores.toFixed(2)}` : '';
+  const failures = result.non2xx + result.errors > 0 ? `, ${describeFailures(result)}` : '';
+  return `${title} ${result.tool} c=${record.connections}: ${Math.round(result.rps)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms${rss}${cores}${failures}`;
+}
+
+/** Names the non-2xx status codes and the connection errors of a run, for logs and tables. */
+export function describeFailures(result: LoadResult): string {
+  const codes = Object.entries(result.statusCodes ?? {})
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, count]) => `${count}× ${code}`);
+  const parts = [codes.length > 0 ? codes.join(', ') : `${result.non2xx} non-2xx`];
+  if (result.errors > 0) {
+    parts.push(`${result.errors} connection errors`);
+  }
+  return parts.join(', ');
+}
+
+/** Runs a contender at half its median maximum, and webhook contenders at the target rate too. */
+async function runFixedRates(entry: Running, options: BenchOptions): Promise<void> {
+  const connections = options.connections[0];
+  const maxima = entry.result.runs
+    .filter((run) => run.result.tool === 'autocannon' && run.connections === connections)
+    .map((run) => run.result.rps);
+  if (options.fixedRate && maxima.length > 0) {
+    const rate = Math.max(1, Math.floor(median(maxima) / 2));
+    entry.result.fixedRate = { ...(await fixedRateRun(entry, rate, options)), rate };
+  }
+  if (entry.contender.group === 'webhook' && options.webhookRate > 0) {
+    const rate = options.webhookRate;
+    entry.result.targetRate = { ...(await fixedRateRun(entry, rate, options)), rate };
+  }
+}
+
+async function fixedRateRun(entry: Running, rate: number, options: BenchOptions) {
+  const connections = options.connections[0];
+  const spec = loadSpec(entry, connections, options.durationSeconds, rate);
+  const measured = await measureUsage(entry.server!.pid, () => runAutocannon(spec));
+  const record: RunRecord = {
+    round: 0,
+    connections,
+    result: measured.result,
+    peakRssBytes: measured.peakRssBytes,
+    cores: measured.cores,
+  };
+  options.log(describeRun(`${entry.contender.name} fixed ${rate} req/s`, record));
+  return record;
+}
+
+async function runScale(
+  context: (name: string) => ContenderContext,
+  options: BenchOptions,
+): Promise<ScaleResult[]> {
+  const entries: { result: ScaleResult; server?: ServerProcess }[] = [];
+  try {
+    for (const routes of options.scaleRoutes) {
+      const result: ScaleResult = { routes, first: [], last: [] };
+      const started = await startScaleGateway(context(`scale-${routes}`), routes);
+      if (isFailure(started)) {
+        result.skipped = firstLines(started.reason);
+        options.log(`${routes} routes: skipped, ${result.skipped}`);
+        entries.push({ result });
+        continue;
+      }
+      result.readyMs = started.readyMs;
+      result.spawnToReadyMs = started.spawnToReadyMs;
+      result.rssAfterReadyBytes = readUsage(started.pid)?.rssBytes;
+      options.log(
+        `${routes} routes: ready in ${Math.round(started.readyMs)} ms (${Math.round(started.spawnToReadyMs)} ms from spawn)`,
+      );
+      entries.push({ result, server: started });
+    }
+    const live = entries.filter((entry) => entry.server !== undefined);
+    for (const entry of live) {
+      if (options.warmupSeconds > 0) {
+        await runAutocannon(scaleSpec(entry, 0, options.connections[0], options.warmupSeconds));
+      }
+    }
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const entry of rotate(live, round - 1)) {
+        for (const position of ['first', 'last'] as const) {
+          const index = position === 'first' ? 0 : entry.result.routes - 1;
+          const connections = options.connections[0];
+          const spec = scaleSpec(entry, index, connections, options.durationSeconds);
+          const measured = await measureUsage(entry.server!.pid, () => runAutocannon(spec));
+          const record: RunRecord = {
+            round,
+            connections,
+            result: measured.result,
+            peakRssBytes: measured.peakRssBytes,
+            cores: measured.cores,
+          };
+          entry.result[position].push(record);
+          options.log(describeRun(`${entry.result.routes} routes ${position} route`, record));
+        }
+      }
+    }
+  } finally {
+    for (const entry of entries) {
+      await entry.server?.stop();
+    }
+  }
+  return entries.map((entry) => entry.result);
+}
+
+function scaleSpec(
+  entry: { server?: ServerProcess },
+  index: number,
+  connections: number,
+  seconds: number,
+): LoadSpec {
+  return {
+    url: entry.server!.url,
+    request: { method: 'GET', path: scalePath(index) },
+    connections,
+    durationSeconds: seconds,
+  };
+}
+
+/** Returns `items` started at position `by`, so each round begins with another contender. */
+function rotate<T>(items: T[], by: number): T[] {
+  if (items.length === 0) {
+    return items;
+  }
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+/** Returns the median of `values`, or NaN for none. */
+export function median(values: number[]): number {
+  if (values.length === 0) {
+    return Number.NaN;
+  }
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}

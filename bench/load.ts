@@ -1,0 +1,184 @@
+import { execFile, execFileSync } from 'node:child_process';
+import autocannon, { type RequestSpec } from 'autocannon';
+
+/** The request a load run sends, repeated on every connection. */
+export interface LoadRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Rebuilds each request before it is sent, such as a webhook with a fresh event id. */
+  prepare?: () => { headers: Record<string, string>; body: string };
+}
+
+/** One bounded load run against a server on 127.0.0.1. */
+export interface LoadSpec {
+  url: string;
+  request: LoadRequest;
+  connections: number;
+  durationSeconds: number;
+  /** Requests per second over all connections; unset means as fast as the server responds. */
+  rate?: number;
+}
+
+/** Latency percentiles in milliseconds. */
+export interface Latency {
+  p50: number;
+  p99: number;
+  /** Absent for wrk, which reports up to p99 without a script. */
+  p999?: number;
+}
+
+/** The outcome of one load run. */
+export interface LoadResult {
+  tool: 'autocannon' | 'wrk';
+  /** 2xx responses per second. */
+  rps: number;
+  /** All responses, 2xx or not. */
+  responses: number;
+  non2xx: number;
+  /** Connection errors and timeouts. */
+  errors: number;
+  /** Responses per status code; wrk reports none. */
+  statusCodes?: Record<string, number>;
+  latency: Latency;
+}
+
+/** Runs autocannon with pipelining 1; latency of a fixed-rate run is corrected for coordinated omission. */
+export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
+  const request: RequestSpec = {
+    method: spec.request.method,
+    path: spec.request.path,
+    headers: spec.request.headers,
+    body: spec.request.body,
+  };
+  const prepare = spec.request.prepare;
+  if (prepare) {
+    request.setupRequest = (current) => {
+      const next = prepare();
+      current.headers = { ...current.headers, ...next.headers };
+      current.body = next.body;
+      return current;
+    };
+  }
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: spec.url,
+        connections: spec.connections,
+        pipelining: 1,
+        duration: spec.durationSeconds,
+        timeout: 10,
+        overallRate: spec.rate,
+        requests: [request],
+      },
+      (error, result) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        resolve({
+          tool: 'autocannon',
+          rps: result['2xx'] / result.duration,
+          responses: result['2xx'] + result.non2xx,
+          non2xx: result.non2xx,
+          errors: result.errors + result.timeouts,
+          statusCodes: Object.fromEntries(
+            Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [
+              code,
+              Number(stats.count),
+            ]),
+          ),
+          latency: {
+            p50: result.latency.p50,
+            p99: result.latency.p99,
+            p999: result.latency.p99_9,
+          },
+        });
+      },
+    );
+  });
+}
+
+let wrkPath: string | null | undefined;
+
+/** Returns the path of wrk, or null when it is not installed. */
+export function findWrk(): string | null {
+  if (wrkPath === undefined) {
+    try {
+      wrkPath = execFileSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).trim() || null;
+    } catch {
+      wrkPath = null;
+    }
+  }
+  return wrkPath;
+}
+
+/** Runs wrk with one thread for a GET request; `spec.rate` and bodies are not supported. */
+export function runWrk(spec: LoadSpec): Promise<LoadResult> {
+  const wrk = findWrk();
+  if (!wrk) {
+    return Promise.reject(new Error('wrk is not installed'));
+  }
+  const args = [
+    '-t1',
+    `-c${spec.connections}`,
+    `-d${spec.durationSeconds}s`,
+    '--latency',
+    '--timeout',
+    '10s',
+  ];
+  for (const [name, value] of Object.entries(spec.request.headers ?? {})) {
+    args.push('-H', `${name}: ${value}`);
+  }
+  args.push(new URL(spec.request.path, spec.url).href);
+  return new Promise((resolve, reject) => {
+    execFile(wrk, args, { timeout: (spec.durationSeconds + 30) * 1000 }, (error, stdout) => {
+      if (error) {
+        reject(error);
+        return;
+      }
+      try {
+        resolve(parseWrkOutput(stdout));
+      } catch (parseError) {
+        reject(parseError);
+      }
+    });
+  });
+}
+
+/** Parses wrk's `--latency` report. */
+export function parseWrkOutput(text: string): LoadResult {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  const total = /(\d+) requests in ([\d.]+)(\w+)/.exec(text);
+  if (!rps || !total) {
+    throw new Error(`unexpected wrk output: ${text.slice(0, 500)}`);
+  }
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(
+    text,
+  );
+  const errors = socketErrors
+    ? socketErrors.slice(1).reduce((sum, count) => sum + Number(count), 0)
+    : 0;
+  const responses = Number(total[1]);
+  const okShare = responses > 0 ? (responses - non2xx) / responses : 0;
+  return {
+    tool: 'wrk',
+    rps: Number(rps[1]) * okShare,
+    responses,
+    non2xx,
+    errors,
+    latency: { p50: wrkPercentile(text, '50'), p99: wrkPercentile(text, '99') },
+  };
+}
+
+function wrkPercentile(text: string, percent: string): number {
+  const match = new RegExp(`^\\s*${percent}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(text);
+  if (!match) {
+    return Number.NaN;
+  }
+  const value = Number(match[1]);
+  const scale: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
+  return value * scale[match[2]];
+}

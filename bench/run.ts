@@ -1,0 +1,114 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  type BenchOptions,
+  type BenchResults,
+  type LoadTool,
+  runBench,
+  type Section,
+} from './harness.js';
+import { mergeReport, renderReport } from './report.js';
+
+const HELP = `Usage: npm run bench -- [options]
+
+Starts the benchmark upstream and every contender on 127.0.0.1, loads each in alternating
+rounds and writes the figures to docs/benchmarks.md, between the generated-section markers.
+
+Options:
+  --duration S       seconds of each measured run (default 5)
+  --rounds N         rounds per contender and connection count (default 3)
+  --warmup S         seconds of warm-up load per contender, 0 for none (default 3)
+  --connections L    comma-separated connection counts (default 50,100)
+  --sections L       any of proxy,webhooks,scale (default all three)
+  --only L           contender names to run, such as pactown-proxy,fast-gateway (default all)
+  --routes L         route counts of the scale section (default 1,100,1000,10000)
+  --tools L          autocannon and, when installed, wrk (default autocannon,wrk)
+  --no-fixed-rate    skip the latency run at half the maximum rate
+  --webhook-rate N   fixed rate, in webhooks per second, for the ingest latency run (default 3000)
+  --profile DIR      run Node contenders with --cpu-prof, writing profiles below DIR
+  --json FILE        also write every raw figure to FILE
+  --from-json FILE   write the report from a --json file of an earlier run, without running
+  --out FILE         Markdown page to update (default docs/benchmarks.md); "-" prints it
+  --help             show this text`;
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50,100' },
+    sections: { type: 'string', default: 'proxy,webhooks,scale' },
+    only: { type: 'string', default: '' },
+    routes: { type: 'string', default: '1,100,1000,10000' },
+    tools: { type: 'string', default: 'autocannon,wrk' },
+    'no-fixed-rate': { type: 'boolean', default: false },
+    'webhook-rate': { type: 'string', default: '3000' },
+    profile: { type: 'string' },
+    json: { type: 'string' },
+    'from-json': { type: 'string' },
+    out: { type: 'string', default: 'docs/benchmarks.md' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+function list(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function positive(name: string, text: string, allowZero = false): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    console.error(
+      `--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got "${text}"\n\n${HELP}`,
+    );
+    process.exit(2);
+  }
+  return value;
+}
+
+const options: BenchOptions = {
+  durationSeconds: positive('duration', values.duration),
+  rounds: positive('rounds', values.rounds),
+  warmupSeconds: positive('warmup', values.warmup, true),
+  connections: list(values.connections).map((text) => positive('connections', text)),
+  sections: list(values.sections) as Section[],
+  only: list(values.only),
+  scaleRoutes: list(values.routes).map((text) => positive('routes', text)),
+  tools: list(values.tools) as LoadTool[],
+  fixedRate: !values['no-fixed-rate'],
+  webhookRate: positive('webhook-rate', values['webhook-rate'], true),
+  profileDir: values.profile ? resolve(values.profile) : undefined,
+  log: (line) => console.error(line),
+};
+
+async function obtainResults(): Promise<BenchResults> {
+  if (values['from-json']) {
+    return JSON.parse(readFileSync(values['from-json'], 'utf8')) as BenchResults;
+  }
+  const results = await runBench(options);
+  const shownArgs = process.argv.slice(2).join(' ');
+  results.command = `npm run bench${shownArgs ? ` -- ${shownArgs}` : ''}`;
+  if (values.json) {
+    writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`);
+  }
+  return results;
+}
+
+const results = await obtainResults();
+const generated = renderReport(results, results.command ?? 'npm run bench');
+if (values.out === '-') {
+  console.log(generated);
+} else {
+  const existing = existsSync(values.out) ? readFileSync(values.out, 'utf8') : undefined;
+  writeFileSync(values.out, mergeReport(existing, generated));
+  console.error(`wrote ${values.out}`);
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type ContenderResult, runBench } from '../bench/harness.js';
+import { checkGoals, renderReport } from '../bench/report.js';
+
+// Contenders that depend only on this harness, the core proxy and installed peers must respond
+// 2xx. The others depend on policies and webhook delivery, and must at least respond.
+const MUST_SUCCEED = ['upstream', 'pactown-proxy', 'fastify-http-proxy', 'fast-gateway', 'nginx'];
+
+function assertAnswered(result: ContenderResult): void {
+  if (result.skipped) {
+    assert.ok(result.skipped.length > 0, `${result.name} was skipped without a reason`);
+    return;
+  }
+  assert.ok(result.runs.length > 0, `${result.name} has no runs`);
+  for (const run of result.runs) {
+    assert.ok(run.result.responses > 0, `${result.name} got no responses (${run.result.tool})`);
+    if (MUST_SUCCEED.includes(result.name)) {
+      assert.ok(run.result.rps > 0, `${result.name} answered no 2xx (${run.result.tool})`);
+    }
+  }
+}
+
+test('bench harness runs every contender', async () => {
+  const lines: string[] = [];
+  const results = await runBench({
+    durationSeconds: 1,
+    warmupSeconds: 0,
+    rounds: 1,
+    connections: [10],
+    fixedRate: false,
+    webhookRate: 0,
+    tools: ['autocannon'],
+    sections: ['proxy', 'webhooks', 'scale'],
+    only: [],
+    scaleRoutes: [1, 100],
+    log: (line) => lines.push(line),
+  });
+
+  assert.equal(results.upstreamSkipped, undefined);
+  assert.equal(results.proxy.length, 7);
+  assert.equal(results.webhooks.length, 2);
+  for (const result of [...results.proxy, ...results.webhooks]) {
+    assertAnswered(result);
+  }
+  for (const name of ['upstream', 'pactown-proxy', 'fastify-http-proxy', 'fast-gateway']) {
+    const result = results.proxy.find((candidate) => candidate.name === name);
+    assert.equal(result?.skipped, undefined, `${name} was skipped: ${result?.skipped}`);
+  }
+  const nginx = results.proxy.find((candidate) => candidate.name === 'nginx');
+  assert.ok(nginx && (nginx.runs.length > 0 || nginx.skipped?.includes('nginx')));
+
+  assert.deepEqual(
+    results.scale.map((entry) => entry.routes),
+    [1, 100],
+  );
+  for (const entry of results.scale) {
+    assert.equal(entry.skipped, undefined, `${entry.routes} routes skipped: ${entry.skipped}`);
+    assert.ok(
+      entry.first[0]?.result.rps > 0,
+      `${entry.routes} routes: first route answered no 2xx`,
+    );
+    assert.ok(entry.last[0]?.result.rps > 0, `${entry.routes} routes: last route answered no 2xx`);
+  }
+
+  const report = renderReport(results, 'npm run bench');
+  assert.match(report, /### Proxy throughput, autocannon/);
+  assert.match(report, /### Route scale/);
+  assert.ok(checkGoals(results).length > 0);
+});
