@@ -39,7 +39,10 @@ it('shutdown refuses new connections', async (t) => {
     response.end('late');
   });
   t.after(() => upstream.close());
-  const gateway = await spawnGateway(t, writeConfig(`routes:\n  - path: /slow\n    target: ${upstream.url}\n`));
+  const gateway = await spawnGateway(
+    t,
+    writeConfig(`routes:\n  - path: /slow\n    target: ${upstream.url}\n`),
+  );
   let inFlightDone = false;
   const inFlight = rawRequest(gateway.url, { path: '/slow' }).finally(() => {
     inFlightDone = true;

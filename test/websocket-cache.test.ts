@@ -9,7 +9,10 @@ import { connect, nextMessage, startWsGateway } from './websocket-helpers.js';
 it('websocket upgrade bypasses the response cache', async (t) => {
   // One upstream that serves a cacheable GET and WebSocket upgrades on the same path.
   const server = createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'public, max-age=60' });
+    response.writeHead(200, {
+      'content-type': 'text/plain',
+      'cache-control': 'public, max-age=60',
+    });
     response.end('plain page');
   });
   const sockets = new WebSocketServer({ server });
