@@ -49,6 +49,15 @@ async function main(argv: string[]): Promise<number> {
       console.error(error.message);
       return 1;
     }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      const reason = code === 'EADDRINUSE' ? 'is already in use' : 'needs more privileges';
+      const address = (error as Error).message.replace(/^listen \w+: /, '');
+      console.error(
+        `cannot listen: ${address} (the address ${reason}); choose another with --port N, server.port or PORT`,
+      );
+      return 1;
+    }
     if (
       error instanceof UsageError ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
@@ -59,6 +68,14 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
 }
+
+// A closed pipe (`pactown schema | head`) ends the output; it is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') {
+    process.exit(0);
+  }
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

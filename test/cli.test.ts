@@ -23,7 +23,7 @@ describe('pactown command', () => {
     const file = writeConfig('routes:\n  - path: /api\n    target: http://127.0.0.1:3000\n');
     const result = pactown(['validate', file]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /valid, 1 routes/);
+    assert.match(result.stdout, /valid, 1 route$/m);
   });
 
   it('validate prints every error and exits 1', () => {
@@ -80,6 +80,27 @@ describe('pactown command', () => {
     const result = pactown(['validate', '--bogus', 'x']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /Usage: pactown validate/);
+  });
+
+  it('start names a port in use', async (t) => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const file = writeConfig('routes: []\n');
+    const result = pactown([
+      'start',
+      '--config',
+      file,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /already in use.*--port/);
+    assert.doesNotMatch(result.stderr, /at .*\.js:\d+/);
   });
 
   it('schema prints a JSON Schema', () => {

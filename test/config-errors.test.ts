@@ -134,6 +134,14 @@ const cases: BrokenCase[] = [
     message: /must be <= 65535/,
   },
   {
+    name: 'trust_proxy as a hop count',
+    yaml: 'server:\n  trust_proxy: 1\nroutes: []\n',
+    line: 2,
+    column: 16,
+    path: 'server.trust_proxy',
+    message: /expected a list of proxy addresses or CIDR ranges/,
+  },
+  {
     name: 'unknown plugin on a route',
     yaml: 'routes:\n  - path: /api\n    target: http://127.0.0.1:1\n    plugins:\n      - no-such-policy\n',
     line: 5,

@@ -15,7 +15,8 @@ file, line, column and key path. Exits 0 when valid, 1 when not.`,
       throw new UsageError('validate takes exactly one FILE');
     }
     const loaded = await loadConfig(positionals[0], builtinLoadOptions());
-    console.log(`${loaded.config.file}: valid, ${loaded.config.routes.length} routes`);
+    const count = loaded.config.routes.length;
+    console.log(`${loaded.config.file}: valid, ${count} ${count === 1 ? 'route' : 'routes'}`);
     return 0;
   },
 };

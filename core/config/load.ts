@@ -5,6 +5,7 @@ import type { PluginDescriptor } from '../plugin-api.js';
 import { importPluginModule, resolvePluginModule } from '../plugin-loader.js';
 import { proxyRouteKind } from '../proxy/proxy-kind.js';
 import { PluginRegistrationError, PluginRegistry } from '../registry.js';
+import { registerStoresSection } from '../stores/redis-settings.js';
 import { syncDeliveryMode } from '../webhooks/sync-delivery.js';
 import { createWebhookRouteKind } from '../webhooks/webhook-kind.js';
 import { ConfigError, type ConfigIssue, formatPath } from './issues.js';
@@ -93,6 +94,7 @@ export async function loadConfigText(
   const registry = new PluginRegistry();
   registry.registerRouteKind(proxyRouteKind);
   registerDelivery(registry);
+  registerStoresSection(registry);
   registry.registerRouteKind(createWebhookRouteKind(registry));
   registry.registerDeliveryMode(syncDeliveryMode);
   options.setupRegistry?.(registry);
@@ -103,13 +105,20 @@ export async function loadConfigText(
   issues.push(...(await loadFilePlugins(document.plugins, dir, registry, source)));
 
   const ajv = createAjv();
-  issues.push(...validateAt(ajv, configSchema(registry), document, [], source));
+  // A value whose variable is unset is already reported; its empty stand-in would only add a
+  // second message about the same key.
+  const unset = source.issues.map((issue) => issue.path);
+  const isFollowUp = (issue: ConfigIssue) =>
+    unset.some((path) => issue.path === path || issue.path.startsWith(`${path}.`));
+  const schemaIssues = validateAt(ajv, configSchema(registry), document, [], source);
+  issues.push(...schemaIssues.filter((issue) => !isFollowUp(issue)));
   let config: GatewayConfig | undefined;
-  if (issues.length === 0) {
+  if (issues.length === source.issues.length) {
     const normalized = normalizeConfig(document, { file, dir, registry, env, ajv, source });
-    issues.push(...normalized.issues);
+    issues.push(...normalized.issues.filter((issue) => !isFollowUp(issue)));
     config = normalized.config;
   }
+  issues.sort((a, b) => a.line - b.line || a.column - b.column);
   if (issues.length > 0 || !config) {
     throw new ConfigError(issues);
   }

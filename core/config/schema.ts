@@ -11,6 +11,13 @@ export const pluginRefSchema: JsonSchema = {
   'x-expected': 'a plugin name, or a map of one plugin name to its options',
 };
 
+// An IPv4 or IPv6 address with an optional prefix length, or a proxy-addr range name. A hop count
+// such as 1 is rejected, because Fastify 5.12 ignores a numeric trustProxy.
+const TRUSTED_PROXY =
+  '(\\d{1,3}(\\.\\d{1,3}){3}|[0-9a-fA-F]*:[0-9a-fA-F:.]*)(/\\d{1,3})?|loopback|linklocal|uniquelocal';
+const TRUSTED_PROXY_PATTERN = `^(${TRUSTED_PROXY})$`;
+const TRUSTED_PROXY_LIST_PATTERN = `^\\s*(${TRUSTED_PROXY})(\\s*,\\s*(${TRUSTED_PROXY}))*\\s*$`;
+
 const serverSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
@@ -19,8 +26,15 @@ const serverSchema: JsonSchema = {
     host: { type: 'string', minLength: 1 },
     trust_proxy: {
       anyOf: [
-        { type: 'array', items: { type: 'string', minLength: 1 } },
-        { type: 'string', minLength: 1 },
+        {
+          type: 'array',
+          items: {
+            type: 'string',
+            pattern: TRUSTED_PROXY_PATTERN,
+            'x-expected': 'an address or CIDR range such as 10.0.0.0/8',
+          },
+        },
+        { type: 'string', pattern: TRUSTED_PROXY_LIST_PATTERN },
       ],
       'x-expected': 'a list of proxy addresses or CIDR ranges, such as [10.0.0.0/8, 127.0.0.1]',
     },
