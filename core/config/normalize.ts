@@ -250,6 +250,14 @@ function resolveRefs(
     // A bare name means no options; a policy without optionsSchema takes any object, so `{}`.
     const value = options ?? {};
     const problems = validateAt(context.ajv, schema, value, [...path, name], context.source);
+    if (problems.length > 0 && typeof entry === 'string') {
+      issue(
+        path,
+        `"${name}" needs options here, written as a map: - ${name}: <options>`,
+        `expected ${problems[0].message.replace(/^expected /, '').replace(/, found a map$/, '')}`,
+      );
+      continue;
+    }
     if (problems.length > 0) {
       for (const problem of problems) {
         issue(
@@ -301,9 +309,10 @@ function checkPolicies(
     } catch (error) {
       problems = [{ path: [], message: `check failed: ${(error as Error).message}` }];
     }
-    const where = ref.global ? ` on route "${route.path}"` : '';
+    // The key path already names a route's own policy; a global one needs the route named.
+    const where = ref.global ? `${ref.name} on route "${route.path}": ` : '';
     for (const problem of problems) {
-      issue([...at, ...problem.path], `${ref.name}${where}: ${problem.message}`, problem.hint);
+      issue([...at, ...problem.path], `${where}${problem.message}`, problem.hint);
     }
   }
 }

@@ -112,15 +112,24 @@ function pruneAlternatives(errors: ErrorObject[]): ErrorObject[] {
   const described = errors.filter(
     (error) => error.keyword === 'anyOf' && error.parentSchema?.['x-expected'],
   );
+  const under = (anyOf: ErrorObject, error: ErrorObject) =>
+    anyOf !== error && error.schemaPath.startsWith(anyOf.schemaPath.replace(/\/anyOf$/, '/anyOf/'));
   return errors.filter((error) => {
     if (error.keyword === 'anyOf' && !error.parentSchema?.['x-expected']) {
       return false;
     }
+    // When a branch matched the value's shape and failed deeper (a bad key inside the map), the
+    // deeper errors say more than the summary of the alternatives.
+    if (
+      described.includes(error) &&
+      errors.some(
+        (other) => under(error, other) && other.instancePath.length > error.instancePath.length,
+      )
+    ) {
+      return false;
+    }
     return !described.some(
-      (anyOf) =>
-        anyOf !== error &&
-        error.instancePath === anyOf.instancePath &&
-        error.schemaPath.startsWith(anyOf.schemaPath.replace(/\/anyOf$/, '/anyOf/')),
+      (anyOf) => under(anyOf, error) && error.instancePath === anyOf.instancePath,
     );
   });
 }

@@ -22,7 +22,7 @@ test('auth unknown scheme is a config error', async () => {
     'routes:\n  - path: /api/*\n    target: http://127.0.0.1:9\n    auth: oauth\n',
   );
   assert.equal(issues.length, 1);
-  assert.equal(issues[0].message, 'auth: unknown auth scheme "oauth"');
+  assert.equal(issues[0].message, 'unknown auth scheme "oauth"');
   assert.equal(issues[0].line, 4);
   assert.equal(issues[0].column, 11);
   assert.match(issues[0].hint ?? '', /known schemes: jwt, api_key, basic/);
@@ -33,7 +33,8 @@ test('auth without a scheme is a config error', async () => {
     'routes:\n  - path: /api/*\n    target: http://127.0.0.1:9\n    plugins: [auth]\n',
   );
   assert.equal(issues.length, 1);
-  assert.match(issues[0].message, /expected an auth scheme name such as jwt/);
+  assert.match(issues[0].message, /"auth" needs options here/);
+  assert.match(issues[0].hint ?? '', /expected an auth scheme name such as jwt/);
   assert.equal(issues[0].line, 4);
   const wrongOption = await issuesOf(
     'routes:\n  - path: /api/*\n    target: http://127.0.0.1:9\n    auth: { scheme: api_key, keys: { a: b }, headers: x-key }\n',

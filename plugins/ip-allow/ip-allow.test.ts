@@ -60,10 +60,7 @@ test('ip allow bad range is a config error', async () => {
     ),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.equal(
-        error.issues[0].message,
-        'ip-allow: "300.1.1.1" is not an IP address or CIDR range',
-      );
+      assert.equal(error.issues[0].message, '"300.1.1.1" is not an IP address or CIDR range');
       assert.equal(error.issues[0].path, 'routes[0].plugins[0].ip-allow.allow[1]');
       assert.equal(error.issues[0].line, 6);
       return true;

@@ -242,5 +242,5 @@ test('rate limit config errors', async () => {
   const badKey = await issuesOf(`${route}    rate_limit: { max: 5, key: cookie }\n`);
   assert.match(badKey[0].message, /expected ip, api_key, jwt:<claim> or header:<name>/);
   const badStore = await issuesOf(`${route}    rate_limit: { max: 5, store: etcd }\n`);
-  assert.equal(badStore[0].message, 'rate-limit: unknown limiter store "etcd"');
+  assert.equal(badStore[0].message, 'unknown limiter store "etcd"');
 });
