@@ -26,6 +26,7 @@ export {
 export { constantTimeEqual } from './crypto.js';
 export { DELIVERY_ERROR_CODES } from './delivery/errors.js';
 export { queueDeliveryMode } from './delivery/queue-mode.js';
+export { RedisDeliveryStore } from './delivery/redis-store.js';
 export { DEFAULT_RETRY_SCHEDULE_MS, parseRetryAfter } from './delivery/schedule.js';
 export { DELIVERY_ID_HEADER, SIGNATURE_HEADER, signBody } from './delivery/signature.js';
 export { SqliteDeliveryStore } from './delivery/sqlite-store.js';
@@ -40,6 +41,7 @@ export type {
 } from './delivery/store.js';
 export { ERROR_CODES, errorBody, GatewayError } from './errors.js';
 export * from './plugin-api.js';
+export { limitBody } from './proxy/body-limit.js';
 export { proxyRouteKind } from './proxy/proxy-kind.js';
 export { PluginRegistrationError, PluginRegistry } from './registry.js';
 export type { RouteIssue, RouteKind, RouteRuntime } from './routes/kind.js';
@@ -53,6 +55,20 @@ export type {
   LimiterStore,
 } from './stores/interfaces.js';
 export { MemoryIdempotencyStore } from './stores/memory-idempotency.js';
+export {
+  acquireRedis,
+  DEFAULT_KEY_PREFIX,
+  type RedisLease,
+  RedisScript,
+  type RedisSettings,
+  redactRedisUrl,
+  redisSettingsFromOptions,
+} from './stores/redis-connection.js';
+export { RedisCursorStore } from './stores/redis-cursors.js';
+export { STORE_ERROR_CODES } from './stores/redis-errors.js';
+export { RedisIdempotencyStore } from './stores/redis-idempotency.js';
+export { RedisLock } from './stores/redis-lock.js';
+export { redisConnectionProperties } from './stores/redis-settings.js';
 export { SqliteCursorStore } from './stores/sqlite-cursors.js';
 export { SqliteIdempotencyStore } from './stores/sqlite-idempotency.js';
 export { dedupeKey, dedupeWindowMs } from './webhooks/dedupe.js';

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { pino } from 'pino';
 import { DeliveryFilterError } from '../../core/delivery/errors.js';
 import {
   listDeliveries,
@@ -8,10 +9,11 @@ import {
   replayDelivery,
   showDelivery,
 } from '../../core/delivery/operations.js';
+import { openRedisDeliveryStore } from '../../core/delivery/redis-backend.js';
 import { readStorageSettings } from '../../core/delivery/settings.js';
 import { SqliteDeliveryStore } from '../../core/delivery/sqlite-store.js';
 import type { DeliveryStore } from '../../core/delivery/store.js';
-import { configPath, loadConfig } from '../../core/index.js';
+import { configPath, type FastifyBaseLogger, loadConfig } from '../../core/index.js';
 import { openSqliteDatabase } from '../../core/stores/sqlite-database.js';
 import { builtinLoadOptions } from '../builtins.js';
 import { type Command, parseCommandArgs, UsageError } from '../command.js';
@@ -35,6 +37,12 @@ type Values = Record<string, string | boolean | undefined>;
 async function openStore(values: Values): Promise<DeliveryStore> {
   const file = configPath(values.config as string | undefined);
   const loaded = await loadConfig(file, builtinLoadOptions());
+  // With stores.delivery on Redis the queue lives there, shared by every instance.
+  const log = pino({ level: 'warn' }, pino.destination(2)) as unknown as FastifyBaseLogger;
+  const redis = openRedisDeliveryStore(loaded.config, log);
+  if (redis) {
+    return redis;
+  }
   const storage = readStorageSettings(loaded.config);
   if (!existsSync(storage.file)) {
     throw new UsageError(
@@ -117,8 +125,8 @@ export const deliveriesCommand: Command = {
        pactown deliveries replay FILTERS
 
 Reads the delivery store of a config (--config FILE, else $ROUTES_CONFIG, else ./routes.yaml)
-directly from its SQLite file, so it works whether the gateway runs or not. A running gateway
-sends replayed deliveries within queue.poll_interval.
+directly: its SQLite file, or Redis when stores.delivery is redis. It works whether the gateway
+runs or not, and a running gateway sends replayed deliveries within queue.poll_interval.
 
 Filters: --status pending|in_flight|delivered|dead, --provider NAME, --target URL,
 --route PATH, --since TIME, --until TIME (ISO 8601 or milliseconds since the epoch).

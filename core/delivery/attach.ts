@@ -29,7 +29,12 @@ export function attachDelivery(app: FastifyInstance, attachment: DeliveryAttachm
   let sources: RunningSources | undefined;
   app.addHook('onReady', async () => {
     await runtime.start();
-    sources = await startSources({ ...attachment, log: app.log, cursors: runtime.cursors });
+    sources = await startSources({
+      ...attachment,
+      log: app.log,
+      cursors: runtime.cursors,
+      sourceLock: runtime.sourceLock,
+    });
   });
   app.addHook('preClose', async () => {
     await sources?.stop();

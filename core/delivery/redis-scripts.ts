@@ -176,20 +176,21 @@ return {'queued', id}
 );
 
 /**
- * ARGV: prefix, now, owner, stale ms, max targets. Requeues expired leases and the deliveries
- * of dead workers, records this worker's heartbeat, and returns the targets with due
- * deliveries, earliest first, as target/count pairs.
+ * ARGV: prefix, now, owner, stale ms, max targets. Requeues the deliveries of dead workers and
+ * those whose lease ended, records this worker's heartbeat, and returns both counts followed by
+ * the targets with due deliveries, earliest first, as target/count pairs.
  */
 export const PREPARE_CLAIM = script(
   'pactownDeliveryPrepareClaim',
   `
 local now = tonumber(ARGV[2])
-reapOwners(now, tonumber(ARGV[4]))
+local reaped = reapOwners(now, tonumber(ARGV[4]))
 heartbeat(ARGV[3])
+local expired = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', now, 'LIMIT', 0, 1000)) do
-  requeue(id, now)
+  expired = expired + requeue(id, now)
 end
-local out = {}
+local out = {reaped, expired}
 local targets = redis.call('ZRANGEBYSCORE', P .. 'targets', '-inf', now, 'LIMIT', 0, ARGV[5])
 for _, target in ipairs(targets) do
   out[#out + 1] = target
@@ -289,13 +290,17 @@ return 1
 `,
 );
 
-/** ARGV: prefix, now, ids. Returns in-flight deliveries to pending; returns the count. */
+/**
+ * ARGV: prefix, now, owner (or '' for any), ids. Returns in-flight deliveries to pending (with
+ * an owner, only those it still holds); returns the count.
+ */
 export const RELEASE = script(
   'pactownDeliveryRelease',
   `
+local owner = ARGV[3] ~= '' and ARGV[3] or nil
 local count = 0
-for i = 3, #ARGV do
-  count = count + requeue(ARGV[i], ARGV[2])
+for i = 4, #ARGV do
+  count = count + requeue(ARGV[i], ARGV[2], owner)
 end
 return count
 `,

@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { GatewayStats } from '../server/stats.js';
+import { readStoresSection } from '../stores/redis-settings.js';
 import { SqliteCursorStore } from '../stores/sqlite-cursors.js';
 import { openSqliteDatabase } from '../stores/sqlite-database.js';
+import { type RedisDeliveryBackend, redisDeliveryBackendFor } from './redis-backend.js';
+import type { SourceLock } from './redis-sources.js';
 import {
   type QueueRouteSettings,
   type QueueSettings,
@@ -44,6 +47,9 @@ export class DeliveryRuntime {
   readonly queue: QueueSettings;
   readonly storage: StorageSettings;
   readonly now: () => number;
+  /** The lock of an event source, when several instances share the queue in Redis. */
+  readonly sourceLock?: (name: string) => SourceLock;
+  private readonly redis?: RedisDeliveryBackend;
   private readonly routes = new Map<string, QueueRouteSettings>();
   private pruneTimer?: NodeJS.Timeout;
 
@@ -56,10 +62,14 @@ export class DeliveryRuntime {
     this.queue = readQueueSettings(config);
     this.storage = readStorageSettings(config);
     this.now = options.now ?? Date.now;
-    this.store = options.store ?? this.openStore();
+    this.redis = redisDeliveryBackendFor(config, log);
+    this.store = options.store ?? this.redis?.openStore() ?? this.openStore();
     this.cursors =
       options.cursors ??
+      this.redis?.openCursors() ??
       new SqliteCursorStore(openSqliteDatabase(this.storage.file, this.storage.sqlite));
+    const redis = this.redis;
+    this.sourceLock = redis ? (name) => redis.sourceLock(name) : undefined;
     this.worker = new DeliveryWorker({
       store: this.store,
       log: log.child({ component: 'delivery-worker' }),
@@ -100,7 +110,8 @@ export class DeliveryRuntime {
   /** Starts the worker and the hourly pruning of finished deliveries. */
   async start(): Promise<void> {
     await this.worker.start();
-    this.log.info({ file: this.storage.file }, 'delivery worker started');
+    const where = this.redis ? { redis: this.redis.redactedUrl } : { file: this.storage.file };
+    this.log.info(where, 'delivery worker started');
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
     await this.prune();
@@ -116,6 +127,7 @@ export class DeliveryRuntime {
   async close(): Promise<void> {
     await this.store.close();
     await this.cursors.close?.();
+    await this.redis?.close();
   }
 
   private openStore(): DeliveryStore {
@@ -139,11 +151,15 @@ export class DeliveryRuntime {
 
 const runtimes = new WeakMap<GatewayConfig, DeliveryRuntime>();
 
-/** Checks whether a config queues anything: a `storage:` section, a queue route or an event source. */
+/**
+ * Checks whether a config queues anything: a `storage:` section, a `stores.delivery` choice, a
+ * queue route or an event source.
+ */
 export function deliveryEnabled(config: GatewayConfig): boolean {
   const sources = config.raw.sources as unknown[] | undefined;
   return (
     config.raw.storage !== undefined ||
+    readStoresSection(config).delivery !== undefined ||
     (sources?.length ?? 0) > 0 ||
     config.routes.some((route) => route.raw.delivery === 'queue')
   );

@@ -13,6 +13,7 @@ import type {
 import type { PluginRegistry } from '../registry.js';
 import type { GatewayStats } from '../server/stats.js';
 import type { DeliveryOutcome, VerifiedEvent } from '../webhooks/delivery.js';
+import { exclusiveSource, type SourceLock } from './redis-sources.js';
 import type { CursorStore } from './store.js';
 
 /** One entry of the `sources:` list, as written. */
@@ -90,6 +91,8 @@ export interface SourcesRuntime {
   stats: GatewayStats;
   log: FastifyBaseLogger;
   cursors: CursorStore;
+  /** The lock of a source by name. With one, only the instance holding it polls. */
+  sourceLock?: (name: string) => SourceLock;
   now?: () => number;
 }
 
@@ -170,7 +173,9 @@ async function startSource(runtime: SourcesRuntime, entry: SourceEntry, index: n
     sourceName: name,
     state: scopedState(runtime.cursors, `source:${name}:`),
   };
-  const source = await plugin.create(options, context);
+  const create = () => plugin.create(options, context);
+  const lock = runtime.sourceLock?.(name);
+  const source = lock ? exclusiveSource(create, lock, log) : await create();
   const now = runtime.now ?? Date.now;
   await source.start((events) => emitBatch(events, { accept, entry, name, route, now }));
   log.info(
