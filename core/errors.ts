@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   PACTOWN_ERR_BAD_REQUEST: { status: 400, message: 'Malformed request' },
   PACTOWN_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body exceeds the route body limit' },
   PACTOWN_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
-  PACTOWN_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'Upstream did not answer in time' },
+  PACTOWN_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'Upstream did not respond in time' },
   PACTOWN_ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'Upstream is unreachable or failed' },
   PACTOWN_ERR_SHUTTING_DOWN: { status: 503, message: 'Gateway is shutting down' },
   PACTOWN_ERR_INTERNAL: { status: 500, message: 'Internal gateway error' },
@@ -20,7 +20,7 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** An error answered to the client as `{error, code, route}` with the code's status. */
+/** An error sent to the client as `{error, code, route}` with the code's status. */
 export class GatewayError extends Error {
   readonly statusCode: number;
 

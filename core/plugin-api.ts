@@ -120,11 +120,11 @@ export interface OptionsIssue {
   /** Key path inside the options, such as `['secret']`; empty for the options as a whole. */
   path: (string | number)[];
   message: string;
-  /** How to fix it, when the message alone does not say. */
+  /** The fix, when the message alone does not give it. */
   hint?: string;
 }
 
-/** What a plugin's `check` can read at config load. */
+/** Context that a plugin's `check` reads at config load. */
 export interface PluginCheckContext {
   registry: PluginLookup;
   env: NodeJS.ProcessEnv;
@@ -152,7 +152,7 @@ export type AuthResult =
       challenge?: string;
     };
 
-/** Who made a request, as an auth scheme established it. */
+/** The client behind a request, as an auth scheme established it. */
 export interface Principal {
   /** Stable identifier for logs and rate-limit keys: a subject, a key name, a user name. */
   id: string;
@@ -183,7 +183,7 @@ export interface AuthSchemePlugin<O = unknown> extends PluginDescriptorBase<'aut
   create(options: O, context: RoutePluginContext): AuthScheme | Promise<AuthScheme>;
 }
 
-/** What a webhook provider sees of a request: the exact bytes and the headers. */
+/** The parts of a request that a webhook provider verifies: the exact bytes and the headers. */
 export interface WebhookRequest {
   /** The body exactly as received. */
   body: Buffer;
@@ -214,18 +214,18 @@ export type WebhookVerification =
       eventId?: string;
     };
 
-/** A response the provider answers itself, such as GitHub's `ping` or a registration probe. */
+/** A response that the provider sends itself, such as GitHub's `ping` or a registration probe. */
 export interface WebhookResponse {
   status: number;
   body: unknown;
-  /** When true the event is answered here and not forwarded. */
+  /** When true, the gateway responds here and does not forward the event. */
   final: boolean;
 }
 
 /** A configured webhook provider for one route. */
 export interface WebhookProvider {
   verify(request: WebhookRequest): WebhookVerification | Promise<WebhookVerification>;
-  /** Answers a non-POST request to the webhook URL (InPost's GET probe); `undefined` means 405. */
+  /** Responds to a non-POST request to the webhook URL (InPost's GET probe). `undefined` means 405. */
   probe?(request: WebhookRequest): WebhookResponse | undefined;
 }
 

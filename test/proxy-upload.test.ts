@@ -8,7 +8,7 @@ import { startGatewayFor, startUpstream } from './helpers.js';
 const UPLOAD_BYTES = 50 * 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
-/** A readable stream of `total` bytes made from one reused chunk, so the test keeps no copy. */
+/** Creates a readable stream of `total` bytes from one reused chunk, so the test keeps no copy. */
 function generatedBody(total: number, progress: { sent: number }): Readable {
   return new Readable({
     read() {

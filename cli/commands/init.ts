@@ -15,7 +15,7 @@ routes:
   # /api/v1 matches /api/v1 and /api/v1/..., not /api/v10. The prefix is stripped upstream.
   - path: /api/v1
     target: \${BACKEND_URL:-http://127.0.0.1:3000}
-    timeout: 30      # seconds; 504 when the upstream does not answer in time
+    timeout: 30      # seconds; 504 when the upstream does not respond in time
     retries: 2       # only idempotent methods, or requests with an Idempotency-Key
 `;
 

@@ -191,7 +191,7 @@ function normalizeDefaults(
   return { timeout, retries };
 }
 
-/** The policies a route enables through shorthand keys, in their fixed order. */
+/** Lists the policies a route enables through shorthand keys, in their fixed order. */
 function shorthandRefs(
   raw: Record<string, unknown>,
   base: Path,

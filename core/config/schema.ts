@@ -98,7 +98,7 @@ export function routeSchema(registry: PluginRegistry): JsonSchema {
   return schema;
 }
 
-/** The whole config schema, composed from the core and every registered plugin. */
+/** Composes the whole config schema from the core and every registered plugin. */
 export function configSchema(registry: PluginRegistry): JsonSchema {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -123,7 +123,7 @@ export function configSchema(registry: PluginRegistry): JsonSchema {
   };
 }
 
-/** The schema with the gateway's own `x-` keywords removed, for editors. */
+/** Returns the config schema without the gateway's own `x-` keywords, for editors. */
 export function publishableSchema(registry: PluginRegistry): JsonSchema {
   return JSON.parse(
     JSON.stringify(configSchema(registry), (key, value) =>

@@ -119,7 +119,7 @@ function pruneAlternatives(errors: ErrorObject[]): ErrorObject[] {
       return false;
     }
     // When a branch matched the value's shape and failed deeper (a bad key inside the map), the
-    // deeper errors say more than the summary of the alternatives.
+    // deeper errors are more precise than the summary of the alternatives.
     if (
       described.includes(error) &&
       errors.some(
@@ -224,7 +224,7 @@ function valueAt(root: unknown, pointer: string): unknown {
   return node;
 }
 
-/** The allowed name closest to `name` by edit distance, if it is a plausible typo. */
+/** Returns the allowed name closest to `name` by edit distance, if it is a plausible typo. */
 function closest(name: string, allowed: string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;

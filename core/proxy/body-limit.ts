@@ -37,7 +37,7 @@ export function enforceBodyLimit(limit: number, route: string) {
  */
 export function limitBody(body: Readable, limit: number): Readable {
   const limited = new LimitStream(limit);
-  // undici sees the error on the stream it reads; this listener keeps an error raised before it
+  // undici gets the error from the stream it reads. This listener keeps an error raised before it
   // starts reading from becoming an uncaught exception.
   limited.on('error', () => {});
   body.on('error', (error) => limited.destroy(error));

@@ -26,7 +26,7 @@ import {
   webSocketRouteProperties,
 } from './websocket.js';
 
-/** How a route path matches requests. */
+/** The matching rule of a route path. */
 export interface RouteMatch {
   /** Prefix without a trailing `/` or `*`; empty for the root. */
   prefix: string;
@@ -189,8 +189,8 @@ function lazyPool(options: ProxyOptions) {
 /**
  * The Fastify routes @fastify/http-proxy registers. Its default, `/` and `/*` below the prefix,
  * becomes three routes (`/api`, `/api/` and `/api/*`), each in seven method trees of
- * find-my-way; `/api/` is already matched by `/api/*`, so a prefixed route registers only the
- * other two and uses a third less memory per route.
+ * find-my-way. Because `/api/*` already matches `/api/`, a prefixed route registers only the
+ * other two, which saves a third of the router memory per route.
  */
 function proxyRoutePaths(match: RouteMatch): string[] | undefined {
   if (match.plainPrefix) {
@@ -303,7 +303,7 @@ const TIMEOUT_CODES = new Set([
   'FST_REPLY_FROM_CONNECT_TIMEOUT',
 ]);
 
-/** Whether `error` or one of its causes is a request body that grew past its limit. */
+/** Tells whether `error` or one of its causes is a request body that grew past its limit. */
 function isBodyTooLarge(error: unknown): boolean {
   for (let current = error; current; current = (current as Error).cause) {
     if ((current as { code?: string }).code === 'PACTOWN_ERR_BODY_TOO_LARGE') {
@@ -332,7 +332,7 @@ function sendUpstreamError(reply: FastifyReply, error: Error & { code?: string }
   reply.send(
     errorBody(
       code,
-      timedOut ? 'upstream did not answer in time' : `upstream request failed (${detail})`,
+      timedOut ? 'upstream did not respond in time' : `upstream request failed (${detail})`,
       route,
     ),
   );

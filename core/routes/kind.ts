@@ -11,7 +11,7 @@ export interface RouteIssue {
   message: string;
 }
 
-/** What a route kind needs at start-up to serve its routes. */
+/** Services that a route kind needs at start-up to serve its routes. */
 export interface RouteRuntime {
   config: GatewayConfig;
   registry: PluginRegistry;
@@ -30,7 +30,7 @@ export interface RouteKind {
   name: string;
   discriminator?: string;
   /**
-   * Returns the complete JSON Schema of a route of this kind. `common` holds the properties that
+   * Returns the complete JSON Schema of a route of this kind. `common` contains the properties that
    * every route accepts (path, plugins, exclude and the policy shorthands).
    */
   schema(common: Record<string, JsonSchema>, registry: PluginRegistry): JsonSchema;

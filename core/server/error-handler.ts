@@ -21,13 +21,13 @@ declare module 'fastify' {
   }
 }
 
-/** The route path a request matched, as written in the config. */
+/** Returns the route path a request matched, as written in the config. */
 export function routeOf(request: FastifyRequest): string | undefined {
   return (request.routeOptions.config as { pactownRoute?: string } | undefined)?.pactownRoute;
 }
 
 /**
- * Answers every error as JSON `{error, code, route}`, logging it once: client errors at warn,
+ * Sends every error as JSON `{error, code, route}`, logging it once: client errors at warn,
  * server errors at error with the stack.
  */
 export function installErrorHandlers(app: FastifyInstance): void {

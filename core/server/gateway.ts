@@ -70,7 +70,7 @@ export class GatewayBuilder {
       return503OnClosing: true,
       routerOptions: { maxParamLength: 8192 },
       requestIdHeader: 'x-request-id',
-      // A malformed URL or content type fails before routing; answer it in the gateway's shape.
+      // A malformed URL or content type fails before routing, so it gets the gateway's error shape here.
       frameworkErrors: (error, request, reply: FastifyReply) => {
         request.log.warn({ code: error.code, reason: error.message }, 'rejected request');
         reply

@@ -18,18 +18,18 @@ export interface VerifiedEvent {
   headers: Record<string, string | string[] | undefined>;
   /** Milliseconds since the epoch when the gateway received it. */
   receivedAt: number;
-  /** Where the event goes; absent when the route has no target. */
+  /** Target URL of the event, absent when the route has no target. */
   target?: string;
 }
 
-/** What the provider is answered after a delivery mode accepted (or refused) an event. */
+/** The response sent to the provider after a delivery mode accepted (or rejected) an event. */
 export interface DeliveryOutcome {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
 }
 
-/** What a delivery mode needs from the gateway. */
+/** Services that the gateway gives a delivery mode. */
 export interface DeliveryContext {
   config: GatewayConfig;
   route: RouteConfig;

@@ -98,7 +98,7 @@ function targetFailure(
     'webhook delivery to the target failed',
   );
   const message = timedOut
-    ? 'webhook target did not answer in time'
+    ? 'webhook target did not respond in time'
     : `webhook target request failed (${cause})`;
   return { status: timedOut ? 504 : 502, body: errorBody(code, message, event.route) };
 }
