@@ -47,6 +47,63 @@ test('sqlite database uses WAL and migrations', async (t) => {
   await reopened.close();
 });
 
+test('sqlite enqueues of one turn commit together', async (t) => {
+  const { file, remove } = temporaryFile();
+  t.after(remove);
+  const store = new SqliteDeliveryStore(openSqliteDatabase(file));
+  t.after(() => store.close());
+  const observer = new Database(file, { readonly: true });
+  t.after(() => observer.close());
+  const countRows = () =>
+    (observer.prepare('SELECT COUNT(*) AS n FROM deliveries').get() as { n: number }).n;
+
+  const deliveries = Array.from({ length: 40 }, () => sampleDelivery());
+  const pending = deliveries.map((delivery) => store.enqueue(delivery));
+  assert.equal(countRows(), 0, 'nothing is committed before the batch runs');
+  const results = await Promise.all(pending);
+  assert.equal(countRows(), 40, 'every enqueue is committed once its promise resolves');
+  assert.ok(results.every((result) => result.status === 'queued'));
+});
+
+test('sqlite batch rejects only the failing write', async (t) => {
+  const { file, remove } = temporaryFile();
+  t.after(remove);
+  const store = new SqliteDeliveryStore(openSqliteDatabase(file));
+  t.after(() => store.close());
+  const first = sampleDelivery();
+  const clash = { ...sampleDelivery(), id: first.id };
+  const last = sampleDelivery();
+  const dedupe = { key: 'stripe:evt_same', ttlMs: 60_000 };
+
+  const outcomes = await Promise.allSettled([
+    store.enqueue(first, dedupe),
+    store.enqueue(clash),
+    store.enqueue(sampleDelivery(), dedupe),
+    store.enqueue(last),
+  ]);
+  assert.deepEqual(outcomes[0], { status: 'fulfilled', value: { status: 'queued', id: first.id } });
+  assert.equal(outcomes[1].status, 'rejected', 'a second delivery with the same id fails');
+  assert.deepEqual(outcomes[2], {
+    status: 'fulfilled',
+    value: { status: 'duplicate', id: first.id },
+  });
+  assert.deepEqual(outcomes[3], { status: 'fulfilled', value: { status: 'queued', id: last.id } });
+  assert.equal((await store.counts()).pending, 2, 'the failed write left nothing behind');
+});
+
+test('sqlite store commits queued writes on close', async (t) => {
+  const { file, remove } = temporaryFile();
+  t.after(remove);
+  const store = new SqliteDeliveryStore(openSqliteDatabase(file));
+  const delivery = sampleDelivery();
+  const pending = store.enqueue(delivery);
+  await store.close();
+  assert.deepEqual(await pending, { status: 'queued', id: delivery.id });
+  const reopened = new SqliteDeliveryStore(openSqliteDatabase(file));
+  assert.equal((await reopened.get(delivery.id))?.status, 'pending');
+  await reopened.close();
+});
+
 test('sqlite database rejects a newer schema', (t) => {
   const { file, remove } = temporaryFile();
   t.after(remove);

@@ -1,4 +1,5 @@
 import type { SqliteConnection, SqliteHandle } from '../stores/sqlite-database.js';
+import { groupCommitFor, type SqliteGroupCommit } from '../stores/sqlite-group-commit.js';
 import {
   type AttemptResolution,
   type ClaimRequest,
@@ -51,22 +52,32 @@ interface AttemptRow {
 /** Statuses that replay may change; an in-flight delivery finishes its attempt first. */
 const REPLAYABLE = "status IN ('pending', 'delivered', 'dead')";
 
-/** A pending delivery, or an in-flight one whose lease expired (its worker died). */
-const CLAIMABLE =
-  "(status = 'pending' OR (status = 'in_flight' AND lease_until <= @now)) AND next_attempt_at <= @now";
+/**
+ * An in-flight delivery whose lease expired because its worker died, claimable like a pending one.
+ * Pending and expired deliveries are read by separate queries, so each can use an index.
+ */
+const EXPIRED_LEASE = "status = 'in_flight' AND lease_until <= @now AND next_attempt_at <= @now";
+
+/** An ordered delivery is eligible only when no older unfinished delivery shares its key. */
+const HEAD_OF_ORDER = `(d.order_key IS NULL OR NOT EXISTS (
+  SELECT 1 FROM deliveries AS older WHERE older.order_key = d.order_key
+    AND older.seq < d.seq AND older.status IN ('pending', 'in_flight')))`;
 
 /** The delivery queue in the embedded SQLite store. */
 export class SqliteDeliveryStore implements DeliveryStore {
   private readonly db: SqliteConnection;
   private readonly statements;
+  /** Enqueues and completions of one event-loop turn share one commit and one WAL sync. */
+  private readonly groupCommit: SqliteGroupCommit;
 
   constructor(private readonly handle: SqliteHandle) {
     this.db = handle.db;
     this.statements = prepareStatements(this.db);
+    this.groupCommit = groupCommitFor(this.db);
   }
 
-  async enqueue(delivery: NewDelivery, dedupe?: DedupeClaim): Promise<EnqueueResult> {
-    const run = this.db.transaction((): EnqueueResult => {
+  enqueue(delivery: NewDelivery, dedupe?: DedupeClaim): Promise<EnqueueResult> {
+    return this.groupCommit.run((): EnqueueResult => {
       if (dedupe) {
         const now = delivery.receivedAt;
         const claimed = this.statements.claimKey.run(
@@ -97,24 +108,17 @@ export class SqliteDeliveryStore implements DeliveryStore {
       });
       return { status: 'queued', id: delivery.id };
     });
-    return run.immediate();
   }
 
   async claim(request: ClaimRequest): Promise<Delivery[]> {
     const run = this.db.transaction(() => {
       const claimed: DeliveryRow[] = [];
-      const targets = this.statements.dueTargets.all({ now: request.now }) as { target: string }[];
-      for (const { target } of targets) {
+      for (const target of this.dueTargets(request.now)) {
         const room = Math.min(request.freeSlots(target), request.limit - claimed.length);
         if (room <= 0) {
           continue;
         }
-        const rows = this.statements.dueForTarget.all({
-          now: request.now,
-          target,
-          limit: room,
-        }) as DeliveryRow[];
-        for (const row of rows) {
+        for (const row of this.dueForTarget(target, request.now, room)) {
           this.statements.lease.run(request.now + request.leaseMs, request.now, row.id);
           claimed.push({ ...row, status: 'in_flight' });
         }
@@ -127,12 +131,38 @@ export class SqliteDeliveryStore implements DeliveryStore {
     return run.immediate().map(toDelivery);
   }
 
-  async complete(
-    id: string,
-    attempt: DeliveryAttempt,
-    resolution: AttemptResolution,
-  ): Promise<void> {
-    const run = this.db.transaction(() => {
+  /**
+   * Returns the targets with a claimable delivery, the one due earliest first. Pending targets
+   * come from an index skip-scan, one seek per target, so the cost does not grow with the backlog.
+   */
+  private dueTargets(now: number): string[] {
+    const due = new Map<string, number>();
+    const pending = this.statements.pendingTargets.all() as { target: string; due: number }[];
+    const expired = this.statements.expiredTargets.all({ now }) as { target: string; due: number }[];
+    for (const row of [...pending, ...expired]) {
+      const earliest = due.get(row.target);
+      if (row.due <= now && (earliest === undefined || row.due < earliest)) {
+        due.set(row.target, row.due);
+      }
+    }
+    return [...due.entries()].sort((a, b) => a[1] - b[1]).map(([target]) => target);
+  }
+
+  /** Returns up to `limit` claimable deliveries of `target`, by due time, then enqueue order. */
+  private dueForTarget(target: string, now: number, limit: number): DeliveryRow[] {
+    const parameters = { now, target, limit };
+    const pending = this.statements.pendingForTarget.all(parameters) as DeliveryRow[];
+    const expired = this.statements.expiredForTarget.all(parameters) as DeliveryRow[];
+    if (expired.length === 0) {
+      return pending;
+    }
+    return [...pending, ...expired]
+      .sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.seq - b.seq)
+      .slice(0, limit);
+  }
+
+  complete(id: string, attempt: DeliveryAttempt, resolution: AttemptResolution): Promise<void> {
+    return this.groupCommit.run(() => {
       this.statements.insertAttempt.run({
         delivery_id: id,
         number: attempt.number,
@@ -152,7 +182,6 @@ export class SqliteDeliveryStore implements DeliveryStore {
         last_error: attempt.error ?? null,
       });
     });
-    run.immediate();
   }
 
   async release(ids: string[], now: number): Promise<void> {
@@ -234,6 +263,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async close(): Promise<void> {
+    this.groupCommit.flush();
     this.handle.close();
   }
 }
@@ -258,16 +288,31 @@ function prepareStatements(db: SqliteConnection) {
          @received_at, @order_key, @max_age_ms, 'pending', @received_at, @received_at,
          @received_at)`,
     ),
-    dueTargets: db.prepare(
-      `SELECT target, MIN(next_attempt_at) AS due FROM deliveries WHERE ${CLAIMABLE}
-       GROUP BY target ORDER BY due`,
+    // Walks the distinct targets of the (status, target, next_attempt_at) index by seeking past
+    // each one, instead of reading every pending row.
+    pendingTargets: db.prepare(
+      `WITH RECURSIVE targets (target) AS (
+         SELECT MIN(target) FROM deliveries WHERE status = 'pending'
+         UNION ALL
+         SELECT (SELECT MIN(target) FROM deliveries
+                 WHERE status = 'pending' AND target > targets.target)
+         FROM targets WHERE targets.target IS NOT NULL)
+       SELECT target, (SELECT MIN(next_attempt_at) FROM deliveries
+                       WHERE status = 'pending' AND target = targets.target) AS due
+       FROM targets WHERE target IS NOT NULL`,
     ),
-    // An ordered delivery is eligible only when no older unfinished delivery shares its key.
-    dueForTarget: db.prepare(
-      `SELECT * FROM deliveries AS d WHERE target = @target AND ${CLAIMABLE}
-         AND (order_key IS NULL OR NOT EXISTS (
-           SELECT 1 FROM deliveries AS older WHERE older.order_key = d.order_key
-             AND older.seq < d.seq AND older.status IN ('pending', 'in_flight')))
+    expiredTargets: db.prepare(
+      `SELECT target, MIN(next_attempt_at) AS due FROM deliveries WHERE ${EXPIRED_LEASE}
+       GROUP BY target`,
+    ),
+    pendingForTarget: db.prepare(
+      `SELECT * FROM deliveries AS d WHERE status = 'pending' AND target = @target
+         AND next_attempt_at <= @now AND ${HEAD_OF_ORDER}
+       ORDER BY next_attempt_at, seq LIMIT @limit`,
+    ),
+    expiredForTarget: db.prepare(
+      `SELECT * FROM deliveries AS d WHERE target = @target AND ${EXPIRED_LEASE}
+         AND ${HEAD_OF_ORDER}
        ORDER BY next_attempt_at, seq LIMIT @limit`,
     ),
     lease: db.prepare(
@@ -296,8 +341,10 @@ function prepareStatements(db: SqliteConnection) {
        WHERE status = 'in_flight'`,
     ),
     nextDue: db.prepare(
-      `SELECT MIN(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END) AS due
-       FROM deliveries WHERE status IN ('pending', 'in_flight')`,
+      `SELECT MIN(due) AS due FROM (
+         SELECT MIN(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'
+         UNION ALL
+         SELECT MIN(lease_until) FROM deliveries WHERE status = 'in_flight')`,
     ),
     byId: db.prepare('SELECT * FROM deliveries WHERE id = ?'),
     attemptsOf: db.prepare('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY number'),

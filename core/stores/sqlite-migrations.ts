@@ -58,4 +58,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 2: the earliest due delivery in one index seek, however long the backlog.
+  `
+  CREATE INDEX deliveries_next_due ON deliveries (status, next_attempt_at);
+  `,
 ];
