@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { registerDelivery } from '../delivery/register.js';
-import type { PluginDescriptor } from '../plugin-api.js';
+import type { JsonSchema, PluginDescriptor } from '../plugin-api.js';
 import { importPluginModule, resolvePluginModule } from '../plugin-loader.js';
 import { proxyRouteKind } from '../proxy/proxy-kind.js';
 import { PluginRegistrationError, PluginRegistry } from '../registry.js';
@@ -13,7 +13,7 @@ import { normalizeConfig } from './normalize.js';
 import { configSchema } from './schema.js';
 import { ConfigSource } from './source.js';
 import type { GatewayConfig } from './types.js';
-import { createAjv, validateAt } from './validate.js';
+import { applicableBranch, createAjv, validateAt } from './validate.js';
 
 /** A validated config together with the plugin registry it was validated against. */
 export interface LoadedConfig {
@@ -110,7 +110,7 @@ export async function loadConfigText(
   const unset = source.issues.map((issue) => issue.path);
   const isFollowUp = (issue: ConfigIssue) =>
     unset.some((path) => issue.path === path || issue.path.startsWith(`${path}.`));
-  const schemaIssues = validateAt(ajv, configSchema(registry), document, [], source);
+  const schemaIssues = validateDocument(ajv, registry, document, source);
   issues.push(...schemaIssues.filter((issue) => !isFollowUp(issue)));
   let config: GatewayConfig | undefined;
   if (issues.length === source.issues.length) {
@@ -123,6 +123,33 @@ export async function loadConfigText(
     throw new ConfigError(issues);
   }
   return { config, registry, variables: [...source.variables] };
+}
+
+/**
+ * Validates the document against the config schema. Each route is validated against the branch
+ * of the route schema that applies to it, so only the route kinds, providers and delivery modes
+ * that the file uses are compiled.
+ */
+function validateDocument(
+  ajv: ReturnType<typeof createAjv>,
+  registry: PluginRegistry,
+  document: Record<string, unknown>,
+  source: ConfigSource,
+): ConfigIssue[] {
+  const schema = configSchema(registry);
+  const properties = schema.properties as Record<string, JsonSchema>;
+  const routeSchema = (properties.routes as { items: JsonSchema }).items;
+  properties.routes = { type: 'array', items: { type: 'object' } };
+  const issues = validateAt(ajv, schema, document, [], source);
+  if (Array.isArray(document.routes)) {
+    for (const [index, route] of document.routes.entries()) {
+      if (route !== null && typeof route === 'object' && !Array.isArray(route)) {
+        const branch = applicableBranch(ajv, routeSchema, route);
+        issues.push(...validateAt(ajv, branch, route, ['routes', index], source));
+      }
+    }
+  }
+  return issues;
 }
 
 async function loadFilePlugins(
