@@ -138,7 +138,10 @@ export class SqliteDeliveryStore implements DeliveryStore {
   private dueTargets(now: number): string[] {
     const due = new Map<string, number>();
     const pending = this.statements.pendingTargets.all() as { target: string; due: number }[];
-    const expired = this.statements.expiredTargets.all({ now }) as { target: string; due: number }[];
+    const expired = this.statements.expiredTargets.all({ now }) as {
+      target: string;
+      due: number;
+    }[];
     for (const row of [...pending, ...expired]) {
       const earliest = due.get(row.target);
       if (row.due <= now && (earliest === undefined || row.due < earliest)) {

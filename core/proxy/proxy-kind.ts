@@ -17,7 +17,6 @@ import type { RouteKind, RouteRuntime } from '../routes/kind.js';
 import { enforceBodyLimit } from './body-limit.js';
 import { createForwarder, fastPathHandler } from './forward.js';
 import { setForwardedHeaders, stripHopByHop } from './headers.js';
-import { namedPlugin } from './plugin-name.js';
 import { retryDelayFor } from './retry.js';
 import { hasDotSegment } from './traversal.js';
 import {
@@ -113,27 +112,30 @@ export const proxyRouteKind: RouteKind = {
     };
   },
   check: (raw) => checkWebSocketKeys(raw),
+  scopePrefix(route) {
+    const match = parseRoutePath(route.path);
+    return match.plainPrefix ? '' : match.prefix;
+  },
   async register(scope, route, runtime) {
     const options = proxyOptions(route, runtime);
     const match = parseRoutePath(route.path);
     const pool = lazyPool(options);
     runtime.onClose(() => pool.destroy());
-    await scope.register(
-      namedPlugin(`pactown-proxy ${route.path}`, async (inner: FastifyInstance) => {
-        inner.addHook('onRequest', rejectDotSegments(route.path));
-        if (options.bodyLimit !== undefined) {
-          inner.addHook('preHandler', enforceBodyLimit(options.bodyLimit, route.path));
-        }
-        if (!match.plainPrefix && match.prefix !== '') {
-          useFastPath(inner, match, options, pool.get);
-        }
-        const webSocket = registerWebSocketHandling(inner, route, runtime, { match, options });
-        await inner.register(httpProxy, {
-          ...buildProxySettings(route, match, options, pool.get),
-          ...webSocket,
-        });
-      }),
-      { prefix: match.plainPrefix ? '' : match.prefix },
+    scope.addHook('onRequest', rejectDotSegments(route.path));
+    if (options.bodyLimit !== undefined) {
+      scope.addHook('preHandler', enforceBodyLimit(options.bodyLimit, route.path));
+    }
+    if (!match.plainPrefix && match.prefix !== '') {
+      useFastPath(scope, match, options, pool.get);
+    }
+    const webSocket = registerWebSocketHandling(scope, route, runtime, { match, options });
+    // The unwrapped plugin function runs in the route's own scope, which already carries the
+    // route prefix. Registering it would add a scope of its own, and every Fastify scope costs
+    // hooks, a schema controller and Request and Reply classes: kilobytes per route.
+    await httpProxy.fastifyHttpProxy(
+      scope,
+      { ...buildProxySettings(route, match, options, pool.get), ...webSocket },
+      () => {},
     );
   },
 };

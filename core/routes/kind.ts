@@ -44,6 +44,11 @@ export interface RouteKind {
   ): RouteIssue[];
   /** Copies the route for `/routes`, with secrets replaced by `"***"`. */
   describe?(route: RouteConfig): Record<string, unknown>;
+  /**
+   * Path prefix of the route's Fastify scope, so `register` adds its handlers relative to it;
+   * none when absent.
+   */
+  scopePrefix?(route: RouteConfig): string;
   /** Adds the route's handlers to `scope`, which already carries the route's policies. */
   register(scope: FastifyInstance, route: RouteConfig, runtime: RouteRuntime): Promise<void>;
 }

@@ -105,10 +105,12 @@ export class GatewayBuilder {
       onClose: (task) => this.closeTasks.push(task),
     };
     for (const route of this.config.routes) {
+      const kind = this.registry.routeKind(route.kind)!;
       await app.register(
         namedPlugin(`pactown-route ${route.path}`, (scope) =>
           this.registerRoute(scope, route, runtime),
         ),
+        { prefix: kind.scopePrefix?.(route) ?? '' },
       );
     }
     app.addHook('onClose', async () => {
