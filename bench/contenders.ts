@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import Stripe from 'stripe';
 import type { LoadRequest } from './load.js';
@@ -42,6 +43,71 @@ const UPSTREAM_PATH = '/items/42?page=1&sort=price';
 /** A random per-run secret for the JWT contender, so no fixed secret sits in the repository. */
 const JWT_SECRET = randomBytes(32).toString('hex');
 const STRIPE_SECRET = `whsec_${randomBytes(24).toString('base64url')}`;
+
+/**
+ * The Redis that the `-redis` contenders share their state through: `REDIS_URL`, or the local
+ * default. Each run writes below a key prefix of its own and deletes its keys when it stops.
+ */
+const BENCH_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function redisStores(concerns: string[]): string {
+  const prefix = `pactown-bench-${randomBytes(4).toString('hex')}:`;
+  const lines = [
+    'stores:',
+    '  redis:',
+    `    url: ${BENCH_REDIS_URL}`,
+    `    key_prefix: "${prefix}"`,
+  ];
+  for (const concern of concerns) {
+    lines.push(`  ${concern}: redis`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Starts a gateway whose config begins with `stores`; skips it when Redis does not respond. */
+async function startRedisGateway(
+  context: ContenderContext,
+  stores: string,
+  yaml: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServerProcess | StartFailure> {
+  const redis = new Redis(BENCH_REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+  });
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    return { reason: `Redis at ${BENCH_REDIS_URL} did not respond (${(error as Error).message})` };
+  }
+  const prefix = /key_prefix: "(.*)"/.exec(stores)![1];
+  const started = await startGateway(context, `${stores}${yaml}`, env);
+  if (!('stop' in started)) {
+    redis.disconnect();
+    return started;
+  }
+  return {
+    ...started,
+    stop: async () => {
+      await started.stop();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    },
+  };
+}
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) {
+      await redis.unlink(...keys);
+    }
+    cursor = next;
+  } while (cursor !== '0');
+}
 
 function startGateway(
   context: ContenderContext,
@@ -109,6 +175,35 @@ export const PROXY_CONTENDERS: Contender[] = [
     group: 'gateway',
     request: get(PROXY_PATH),
     start: (context) => startGateway(context, proxyRoute(context.upstreamUrl, '    cache: 60s\n')),
+  },
+  {
+    name: 'pactown-jwt-rate-limit-redis',
+    label: 'pactown, auth: jwt + rate_limit, counters in Redis',
+    group: 'gateway',
+    request: async () => ({
+      method: 'GET',
+      path: PROXY_PATH,
+      headers: { authorization: `Bearer ${await benchToken()}` },
+    }),
+    start: (context) =>
+      startRedisGateway(
+        context,
+        redisStores(['limiter']),
+        proxyRoute(context.upstreamUrl, '    auth: jwt\n    rate_limit: 1000000/min\n'),
+        { JWT_SECRET },
+      ),
+  },
+  {
+    name: 'pactown-cache-redis',
+    label: 'pactown, cache: 60s (hits), entries in Redis',
+    group: 'gateway',
+    request: get(PROXY_PATH),
+    start: (context) =>
+      startRedisGateway(
+        context,
+        redisStores(['cache']),
+        proxyRoute(context.upstreamUrl, '    cache: 60s\n'),
+      ),
   },
   {
     name: 'fastify-http-proxy',
@@ -179,6 +274,18 @@ export const WEBHOOK_CONTENDERS: Contender[] = [
       const yaml = `storage:\n  path: ${storage}\n${webhookRoute(context.upstreamUrl, 'queue')}`;
       return startGateway(context, yaml);
     },
+  },
+  {
+    name: 'pactown-webhook-queue-redis',
+    label: 'pactown, Stripe webhook, delivery: queue (Redis)',
+    group: 'webhook',
+    request: async () => stripeRequest(),
+    start: (context) =>
+      startRedisGateway(
+        context,
+        redisStores(['delivery', 'idempotency']),
+        webhookRoute(context.upstreamUrl, 'queue'),
+      ),
   },
 ];
 

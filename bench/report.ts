@@ -380,6 +380,7 @@ export function renderReport(results: BenchResults, command: string): string {
   }
   appendProxySection(lines, results);
   appendWebhookSection(lines, results);
+  appendRedisSection(lines, results);
   appendScaleSection(lines, results);
   const skipped = [...results.proxy, ...results.webhooks].filter((result) => result.skipped);
   if (skipped.length > 0 || results.wrkMissing) {
@@ -446,6 +447,49 @@ function appendWebhookSection(lines: string[], results: BenchResults): void {
   if (target.length > 0) {
     lines.push(`At a fixed ${integer(results.options.webhookRate)} webhooks/s:`, '', ...target, '');
   }
+}
+
+/** Contenders that keep their state in Redis, each with its counterpart that keeps it local. */
+const REDIS_PAIRS = [
+  { redis: 'pactown-jwt-rate-limit-redis', local: 'pactown-jwt-rate-limit', store: 'memory' },
+  { redis: 'pactown-cache-redis', local: 'pactown-cache', store: 'memory' },
+  { redis: 'pactown-webhook-queue-redis', local: 'pactown-webhook-queue', store: 'SQLite' },
+];
+
+/** Compares each Redis contender with the same route on its local store, from the same run. */
+function appendRedisSection(lines: string[], results: BenchResults): void {
+  const all = [...results.proxy, ...results.webhooks];
+  const rows: string[] = [];
+  for (const pair of REDIS_PAIRS) {
+    const redis = all.find((result) => result.name === pair.redis);
+    const local = all.find((result) => result.name === pair.local);
+    if (!redis || !local || redis.skipped || local.skipped) {
+      continue;
+    }
+    for (const connections of results.options.connections) {
+      const withRedis = summarize(runsOf(redis, 'autocannon', connections));
+      const withLocal = summarize(runsOf(local, 'autocannon', connections));
+      if (!withRedis || !withLocal) {
+        continue;
+      }
+      rows.push(
+        `| ${redis.label} | ${connections} | ${integer(withLocal.rps)} (${pair.store}) | ${integer(withRedis.rps)} | ${ratio(withRedis.rps, withLocal.rps)} | ${ms(withLocal.p99)} | ${ms(withRedis.p99)} |`,
+      );
+    }
+  }
+  if (rows.length === 0) {
+    return;
+  }
+  lines.push(
+    '### Effect of Redis',
+    '',
+    'The same route with its state in the local Redis instead of in process memory or SQLite: one gateway process, so the figures show the cost of the Redis round trips, not the gain of running several instances.',
+    '',
+    '| contender | connections | req/s, local store | req/s, Redis | × local | p99 ms, local | p99 ms, Redis |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+  );
 }
 
 function appendScaleSection(lines: string[], results: BenchResults): void {
