@@ -111,3 +111,36 @@ routes:
   assert.equal(byFilter.code, 0);
   assert.match(byFilter.stdout, /replayed [01] deliveries/);
 });
+
+test('deliveries cli ignores unset route variables', { timeout: 60_000 }, async () => {
+  const storage = mkdtempSync(join(tmpdir(), 'pactown-cli-'));
+  const routes = `routes:
+  - path: /webhooks/stripe
+    provider: stripe
+    secret: \${PACTOWN_TEST_UNSET_STRIPE_SECRET}
+    delivery: queue
+    target: \${PACTOWN_TEST_UNSET_TARGET}
+`;
+  const config = writeConfig(`storage:\n  path: ${storage}\n${routes}`);
+  const gateway = await createGateway(
+    await loadConfig(
+      config,
+      builtinLoadOptions({
+        PACTOWN_TEST_UNSET_STRIPE_SECRET: SECRET,
+        PACTOWN_TEST_UNSET_TARGET: 'http://127.0.0.1:9/hook',
+      }),
+    ),
+    { logger: false },
+  );
+  await gateway.close();
+
+  const listed = await pactown('deliveries', 'list', '--config', config, '--json');
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.deepEqual(JSON.parse(listed.stdout).deliveries, []);
+
+  const unsetStorage = writeConfig(`storage:\n  path: \${PACTOWN_TEST_UNSET_STORAGE}\n${routes}`);
+  const failed = await pactown('deliveries', 'list', '--config', unsetStorage);
+  assert.equal(failed.code, 1, 'an invalid config exits with 1');
+  assert.match(failed.stderr, /PACTOWN_TEST_UNSET_STORAGE is not set/);
+  assert.doesNotMatch(failed.stderr, /PACTOWN_TEST_UNSET_STRIPE_SECRET/);
+});

@@ -142,6 +142,11 @@ test('admin api lists, shows and replays', async (t) => {
   const badFilter = await admin(t, url, '/admin/deliveries?status=lost');
   assert.equal(badFilter.status, 400);
   assert.equal(badFilter.body.code, 'PACTOWN_ERR_ADMIN_INVALID_FILTER');
+  for (const cursor of ['garbage', '-1', '1.5', '9'.repeat(20)]) {
+    const badCursor = await admin(t, url, `/admin/deliveries?cursor=${cursor}`);
+    assert.equal(badCursor.status, 400, `cursor ${cursor}`);
+    assert.match(badCursor.body.error, /cursor .* is invalid/);
+  }
   const noFilter = await admin(t, url, '/admin/deliveries/replay', { method: 'POST', body: '{}' });
   assert.equal(noFilter.status, 400, 'replay by filter needs a filter');
 });

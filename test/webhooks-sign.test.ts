@@ -124,12 +124,50 @@ routes:
     assert.equal(result.stdout.trim().split('\n').at(-1), '200', result.stdout);
   });
 
+  test('reads the secret from env or file', () => {
+    const payload = '{"id":"evt_env"}';
+    const file = writeEvent(payload);
+    const expected = stripeSignature(payload, 'whsec_hidden', 1_700_000_000);
+    const fromEnv = execFileSync(
+      process.execPath,
+      [
+        CLI,
+        'sign',
+        'stripe',
+        '--secret-env',
+        'SIGN_TEST_SECRET',
+        '--timestamp',
+        '1700000000',
+        file,
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { ...process.env, SIGN_TEST_SECRET: 'whsec_hidden' },
+      },
+    );
+    assert.ok(fromEnv.includes(expected), fromEnv);
+    const secretFile = writeEvent('whsec_hidden\n');
+    const fromFile = runSign([
+      'stripe',
+      '--secret-file',
+      secretFile,
+      '--timestamp',
+      '1700000000',
+      file,
+    ]);
+    assert.equal(fromFile.headers['stripe-signature'], expected, 'the trailing newline is dropped');
+  });
+
   test('rejects an unknown provider and a missing secret', () => {
     const file = writeEvent('{}');
     for (const args of [
       ['nope', '--secret', 'x', file],
       ['stripe', file],
       ['stripe', '--secret', 'x', '--timestamp', 'noon', file],
+      ['stripe', '--secret-env', 'PACTOWN_TEST_UNSET_VARIABLE', file],
+      ['stripe', '--secret-file', join(tmpdir(), 'pactown-missing-secret-file'), file],
+      ['stripe', '--secret', 'x', '--secret-env', 'HOME', file],
     ]) {
       const result = spawnSync(process.execPath, [CLI, 'sign', ...args], {
         encoding: 'utf8',

@@ -36,7 +36,12 @@ type Values = Record<string, string | boolean | undefined>;
 /** Opens the delivery store named by the config's `storage:` section, without creating one. */
 async function openStore(values: Values): Promise<DeliveryStore> {
   const file = configPath(values.config as string | undefined);
-  const loaded = await loadConfig(file, builtinLoadOptions());
+  // Only the storage and store settings matter here, so variables of routes (secrets, targets)
+  // need not be set on the machine where an operator inspects the queue.
+  const loaded = await loadConfig(file, {
+    ...builtinLoadOptions(),
+    unsetAllowed: (path) => !/^(storage|stores|queue)(\.|$)/.test(path),
+  });
   // With stores.delivery on Redis the queue lives there, shared by every instance.
   const log = pino({ level: 'warn' }, pino.destination(2)) as unknown as FastifyBaseLogger;
   const redis = openRedisDeliveryStore(loaded.config, log);

@@ -106,15 +106,53 @@ function print(request: SignRequest, url: string, file: string): void {
   console.log(curlLine(url, headers, file));
 }
 
+/** Reads the signing secret from exactly one of --secret, --secret-env and --secret-file. */
+function readSecret(values: Record<string, unknown>): string {
+  const given = ['secret', 'secret-env', 'secret-file'].filter(
+    (name) => values[name] !== undefined,
+  );
+  if (given.length !== 1) {
+    throw new UsageError(
+      given.length === 0
+        ? 'a secret is required: pass --secret, --secret-env or --secret-file'
+        : `pass only one of ${given.map((name) => `--${name}`).join(', ')}`,
+    );
+  }
+  let secret: string;
+  if (values['secret-env'] !== undefined) {
+    const name = values['secret-env'] as string;
+    secret = process.env[name] ?? '';
+    if (secret === '') {
+      throw new UsageError(`environment variable ${name} is not set or empty`);
+    }
+  } else if (values['secret-file'] !== undefined) {
+    const file = values['secret-file'] as string;
+    try {
+      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new UsageError(`cannot read the secret file ${file}: ${(error as Error).message}`);
+    }
+  } else {
+    secret = values.secret as string;
+  }
+  if (secret === '') {
+    throw new UsageError('the secret must not be empty');
+  }
+  return secret;
+}
+
 export const signCommand: Command = {
   name: 'sign',
   summary: 'print the headers a webhook provider would send for a file, and a curl line',
-  help: `Usage: pactown sign PROVIDER --secret S [--timestamp T] [--id ID] [options] FILE
+  help: `Usage: pactown sign PROVIDER (--secret S | --secret-env NAME | --secret-file F) [options] FILE
 
 Signs the bytes of FILE as PROVIDER would and prints the request headers, one a line,
 then a blank line and a curl command that sends FILE with them.
 
-  --secret S          the route's secret (for Stripe the whole whsec_... value)
+  --secret S          the route's secret (for Stripe the whole whsec_... value); visible to
+                      other users in the process list, so prefer one of the next two
+  --secret-env NAME   read the secret from environment variable NAME
+  --secret-file F     read the secret from file F, without its trailing newline
   --timestamp T       unix seconds to sign with (default: now)
   --id ID             delivery id for providers that send one (default: a random UUID)
   --url URL           where the curl command posts (default: http://127.0.0.1:8080/webhooks/PROVIDER)
@@ -124,6 +162,8 @@ then a blank line and a curl command that sends FILE with them.
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, {
       secret: { type: 'string', short: 's' },
+      'secret-env': { type: 'string' },
+      'secret-file': { type: 'string' },
       timestamp: { type: 'string', short: 't' },
       id: { type: 'string' },
       url: { type: 'string' },
@@ -135,14 +175,12 @@ then a blank line and a curl command that sends FILE with them.
       throw new UsageError('sign takes a PROVIDER and a FILE');
     }
     const [name, file] = positionals;
-    if (typeof values.secret !== 'string' || values.secret === '') {
-      throw new UsageError('--secret is required and must not be empty');
-    }
+    const secret = readSecret(values as Record<string, unknown>);
     const multiple = values as unknown as { option?: string[]; plugin?: string[] };
     const request: SignRequest = {
       provider: await findProvider(name, multiple.plugin ?? []),
       body: readFileSync(file),
-      secret: values.secret,
+      secret,
       timestamp: parseTimestamp(values.timestamp as string | undefined),
       id: (values.id as string | undefined) ?? randomUUID(),
       options: parseOptions(multiple.option ?? []),

@@ -30,6 +30,12 @@ export interface LoadOptions {
   /** Adds route kinds and config sections to a fresh registry. */
   setupRegistry?: (registry: PluginRegistry) => void;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Returns true for a key path, such as `routes[0].secret`, where an unset variable is not an
+   * error. The value stays empty and the problems that follow from it are not reported. For
+   * commands that read only part of the config, such as `pactown deliveries`.
+   */
+  unsetAllowed?: (path: string) => boolean;
 }
 
 /** Picks the config path: the `--config` value, else `ROUTES_CONFIG`, else `./routes.yaml`. */
@@ -77,7 +83,9 @@ export async function loadConfigText(
     throw new ConfigError(source.issues);
   }
   source.substituteEnv(env);
-  const issues: ConfigIssue[] = [...source.issues];
+  const unsetAllowed = options.unsetAllowed ?? (() => false);
+  const reported = source.issues.filter((issue) => !unsetAllowed(issue.path));
+  const issues: ConfigIssue[] = [...reported];
   const raw = source.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([
@@ -113,7 +121,7 @@ export async function loadConfigText(
   const schemaIssues = validateDocument(ajv, registry, document, source);
   issues.push(...schemaIssues.filter((issue) => !isFollowUp(issue)));
   let config: GatewayConfig | undefined;
-  if (issues.length === source.issues.length) {
+  if (issues.length === reported.length) {
     const normalized = normalizeConfig(document, { file, dir, registry, env, ajv, source });
     issues.push(...normalized.issues.filter((issue) => !isFollowUp(issue)));
     config = normalized.config;

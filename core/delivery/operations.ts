@@ -57,7 +57,14 @@ export function parsePage(input: Record<string, unknown>): { limit: number; curs
       `limit "${raw}" is invalid; use a whole number from 1 to ${MAX_PAGE_SIZE}`,
     );
   }
-  return { limit, cursor: text(input, 'cursor') };
+  const cursor = text(input, 'cursor');
+  // Both stores page by the delivery's sequence number, so a cursor is always a whole number.
+  if (cursor !== undefined && !/^\d{1,15}$/.test(cursor)) {
+    throw new DeliveryFilterError(
+      `cursor "${cursor.slice(0, 40)}" is invalid; pass the next_cursor of an earlier page`,
+    );
+  }
+  return { limit, cursor };
 }
 
 function text(input: Record<string, unknown>, key: string): string | undefined {

@@ -50,8 +50,44 @@ function redactString(value: string, secretValues: Set<string>): string {
       text = text.split(secret).join(REDACTED);
     }
   }
+  if (!URL_SCHEME.test(text)) {
+    return text;
+  }
   // A URL's user information carries a password.
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/i, `$1${REDACTED}@`);
+  return redactQuery(text.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/i, `$1${REDACTED}@`));
+}
+
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** Query parameter names that carry credentials, such as `?access_token=` or `?sig=`. */
+const SECRET_PARAMETER = /(secret|token|password|passwd|key|sig|auth|credential|session)/i;
+
+/** Replaces the values of secret-named query parameters, keeping the rest of the URL verbatim. */
+function redactQuery(url: string): string {
+  const start = url.indexOf('?');
+  if (start === -1) {
+    return url;
+  }
+  const hash = url.indexOf('#', start);
+  const end = hash === -1 ? url.length : hash;
+  const pairs = url.slice(start + 1, end).split('&');
+  const redacted = pairs.map((pair) => {
+    const equals = pair.indexOf('=');
+    if (equals === -1) {
+      return pair;
+    }
+    const name = pair.slice(0, equals);
+    return SECRET_PARAMETER.test(decodeParameterName(name)) ? `${name}=${REDACTED}` : pair;
+  });
+  return `${url.slice(0, start + 1)}${redacted.join('&')}${url.slice(end)}`;
+}
+
+function decodeParameterName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }
 
 /** Replaces the values that `schema` marks `writeOnly: true`, following nested properties. */
