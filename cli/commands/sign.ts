@@ -108,14 +108,14 @@ function print(request: SignRequest, url: string, file: string): void {
 
 /** Reads the signing secret from exactly one of --secret, --secret-env and --secret-file. */
 function readSecret(values: Record<string, unknown>): string {
-  const given = ['secret', 'secret-env', 'secret-file'].filter(
+  const provided = ['secret', 'secret-env', 'secret-file'].filter(
     (name) => values[name] !== undefined,
   );
-  if (given.length !== 1) {
+  if (provided.length !== 1) {
     throw new UsageError(
-      given.length === 0
+      provided.length === 0
         ? 'a secret is required: pass --secret, --secret-env or --secret-file'
-        : `pass only one of ${given.map((name) => `--${name}`).join(', ')}`,
+        : `pass only one of ${provided.map((name) => `--${name}`).join(', ')}`,
     );
   }
   let secret: string;

@@ -55,8 +55,12 @@ export interface CacheEntry {
 
 /** Response storage for the cache policy. */
 export interface CacheStore {
-  /** Returns the entry under `key`, or undefined when there is none or it has expired. */
-  get(key: string): Promise<CacheEntry | undefined>;
+  /**
+   * Returns the entry under `key`, or undefined when there is none or it has expired. An
+   * in-process store may return it directly instead of a promise, which spares the cache policy
+   * a promise per hit.
+   */
+  get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined>;
   /**
    * Stores `entry` under `key` until its `expiresAt`, tagged so that
    * {@link CacheStore.invalidate} can drop it. Replaces an entry under the same key. A store that

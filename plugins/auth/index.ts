@@ -1,3 +1,4 @@
+import type { HookHandlerDoneFunction } from 'fastify';
 import {
   type AuthResult,
   type AuthScheme,
@@ -8,6 +9,7 @@ import {
   type OptionsIssue,
   PLUGIN_API_VERSION,
   type PluginCheckContext,
+  type Principal,
 } from '../../core/index.js';
 import { removeQueryParameters } from '../shared/headers.js';
 import { type AuthOptions, authOptionsSchema, expandAuthOptions } from './options.js';
@@ -83,16 +85,8 @@ function authenticateHook(scheme: AuthScheme, options: AuthOptions, route: strin
     ([claim, header]) => [claim, header.toLowerCase()] as const,
   );
 
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    // A client must never supply the headers that carry forwarded claims itself.
-    for (const [, header] of forwarded) {
-      delete request.headers[header];
-    }
-    const result = await scheme.authenticate(request);
-    if (!result.ok) {
-      return reject(request, reply, result, route);
-    }
-    request.principal = result.principal;
+  const admit = (request: FastifyRequest, principal: Principal) => {
+    request.principal = principal;
     if (removeCredentials) {
       for (const header of credentialHeaders) {
         delete request.headers[header];
@@ -101,13 +95,50 @@ function authenticateHook(scheme: AuthScheme, options: AuthOptions, route: strin
         request.raw.url = removeQueryParameters(request.raw.url ?? '/', credentialQuery);
       }
     }
-    const claims = result.principal.claims;
+    const claims = principal.claims;
     for (const [claim, header] of forwarded) {
       const value = claims?.[claim];
       if (value !== undefined && value !== null) {
         request.headers[header] = claimHeaderValue(value);
       }
     }
+  };
+  const settle = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    result: AuthResult,
+    done: HookHandlerDoneFunction,
+  ) => {
+    if (!result.ok) {
+      // A hook that sends the reply itself must not call done.
+      reject(request, reply, result, route);
+      return;
+    }
+    admit(request, result.principal);
+    done();
+  };
+
+  // A callback hook, so a scheme that answers without I/O (a cached token) costs no promise.
+  return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    // A client must never supply the headers that carry forwarded claims itself.
+    for (const [, header] of forwarded) {
+      delete request.headers[header];
+    }
+    let result: AuthResult | Promise<AuthResult>;
+    try {
+      result = scheme.authenticate(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (settled) => settle(request, reply, settled, done),
+        (error: Error) => done(error),
+      );
+      return;
+    }
+    settle(request, reply, result, done);
   };
 }
 

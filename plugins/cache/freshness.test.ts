@@ -73,4 +73,10 @@ test('cache key normalisation', () => {
   assert.equal(sortQuery('b=2&a=1&&a=0'), 'a=1&a=0&b=2');
   assert.equal(sortQuery('q=%7e'), 'q=~');
   assert.equal(sortQuery(''), '');
+  assert.equal(sortQuery('page=1&sort=price'), 'page=1&sort=price', 'a sorted query is kept');
+  assert.equal(sortQuery('a=2&a=1&b'), 'a=2&a=1&b', 'repeated names keep their order');
+  assert.equal(sortQuery('b=1&a'), 'a&b=1', 'a name without a value sorts too');
+  assert.equal(sortQuery('ab=1&a=2'), 'a=2&ab=1');
+  assert.equal(sortQuery('a=1&'), 'a=1', 'an empty pair is dropped');
+  assert.equal(sortQuery('a=b=c&a'), 'a=b=c&a');
 });

@@ -23,6 +23,9 @@ export function normalizeEncoding(text: string): string {
 
 /** Sorts a query by parameter name; repeated names keep their order, since it may matter. */
 export function sortQuery(query: string): string {
+  if (isSortedPlain(query)) {
+    return query;
+  }
   const pairs = query.split('&').filter((pair) => pair !== '');
   if (pairs.length < 2) {
     return normalizeEncoding(pairs[0] ?? '');
@@ -34,6 +37,33 @@ export function sortQuery(query: string): string {
   });
   named.sort((a, b) => compareNames(a.name, b.name));
   return named.map((entry) => entry.pair).join('&');
+}
+
+/**
+ * Tells whether a query is already in key form: no escapes, no empty pairs and names in
+ * non-decreasing order. Clients usually send the same query the same way, so the common case
+ * skips splitting and sorting.
+ */
+function isSortedPlain(query: string): boolean {
+  if (query.includes('%') || query.startsWith('&') || query.endsWith('&') || query.includes('&&')) {
+    return false;
+  }
+  let previous = '';
+  let start = 0;
+  while (start <= query.length) {
+    let end = query.indexOf('&', start);
+    if (end === -1) {
+      end = query.length;
+    }
+    const equals = query.indexOf('=', start);
+    const name = query.slice(start, equals === -1 || equals > end ? end : equals);
+    if (name < previous) {
+      return false;
+    }
+    previous = name;
+    start = end + 1;
+  }
+  return true;
 }
 
 function compareNames(a: string, b: string): number {

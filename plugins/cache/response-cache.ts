@@ -1,5 +1,10 @@
 import { Readable } from 'node:stream';
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import type { CacheEntry, CacheStore, GatewayStats } from '../../core/index.js';
 import { ThrottledLog } from '../shared/throttled-log.js';
 import { captureStream } from './capture.js';
@@ -59,6 +64,20 @@ type StatefulRequest = FastifyRequest & { [CACHE_STATE]: CacheState | null };
 
 const BYPASS: CacheState = { kind: 'bypass' };
 
+/** The key parts of a cacheable request, computed once in `onRequest`. */
+interface Lookup {
+  /** Key before the vary suffix, with the credential suffix. */
+  base: string;
+  tag: string;
+  personal: boolean;
+}
+
+/** The key looked up, with the fresh entry under it, if any. */
+interface Found {
+  key: string;
+  entry?: CacheEntry;
+}
+
 /**
  * The response cache of one route: serves fresh entries from `onRequest`, captures cacheable
  * upstream responses in `onSend`, makes concurrent misses for one key share one upstream
@@ -81,18 +100,25 @@ export class ResponseCache {
     this.statuses = new Set(options.statuses);
   }
 
-  readonly onRequest = async (request: FastifyRequest, reply: FastifyReply) => {
+  // Callback hooks, not async ones: a hit from an in-process store is served without a promise.
+  readonly onRequest = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ): void => {
     const stateful = request as StatefulRequest;
     const method = request.method;
     // A WebSocket upgrade is a GET too, but it must reach the upstream, never a stored response.
     if (request.raw.headers.upgrade !== undefined) {
       stateful[CACHE_STATE] = BYPASS;
+      done();
       return;
     }
     if (method !== 'GET' && method !== 'HEAD') {
       if (UNSAFE_METHODS.has(method)) {
         stateful[CACHE_STATE] = { kind: 'invalidate', tag: targetKey(request).tag };
       }
+      done();
       return;
     }
     let credential = '';
@@ -103,63 +129,130 @@ export class ResponseCache {
           : undefined;
       if (suffix === undefined) {
         stateful[CACHE_STATE] = BYPASS;
+        done();
         return;
       }
       credential = suffix;
     }
     const { base: target, tag } = targetKey(request);
-    const base = target + credential;
-    const found = await this.lookup(request, base);
-    if (found.entry) {
-      return this.serve(request, reply, found.entry);
+    const lookup: Lookup = { base: target + credential, tag, personal: credential !== '' };
+    const found = this.lookup(request, lookup.base);
+    if (found instanceof Promise) {
+      found.then((result) => this.afterLookup(request, reply, lookup, result, done), done);
+    } else {
+      this.afterLookup(request, reply, lookup, found, done);
     }
-    const waiting = this.flights.wait(found.key);
-    if (waiting) {
-      const shared = this.usable(request, base, await waiting);
-      if (shared) {
-        return this.serve(request, reply, shared);
-      }
-    }
-    stateful[CACHE_STATE] = {
-      kind: 'miss',
-      base,
-      tag,
-      flight: waiting ? undefined : this.leadFlight(found.key, reply),
-      before: new Set(Object.keys(reply.getHeaders())),
-      personal: credential !== '',
-    };
   };
 
-  readonly onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  readonly onSend = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: Error | null, payload?: unknown) => void,
+  ): void => {
     const state = (request as StatefulRequest)[CACHE_STATE];
     if (!state) {
-      return payload;
+      done(null, payload);
+      return;
     }
     if (state.kind === 'bypass') {
       reply.header('x-cache', 'BYPASS');
-      return payload;
+      done(null, payload);
+      return;
     }
     if (state.kind === 'invalidate') {
       if (reply.statusCode < 400) {
-        await this.invalidate(state.tag);
+        this.invalidate(state.tag).then(() => done(null, payload));
+      } else {
+        done(null, payload);
       }
-      return payload;
+      return;
     }
     reply.header('x-cache', 'MISS');
-    return this.capture(request, reply, payload, state);
+    let captured: unknown;
+    try {
+      captured = this.capture(request, reply, payload, state);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done(null, captured);
   };
 
-  /** Finds the fresh entry for a request, following a variant index to the variant. */
-  private async lookup(
+  /**
+   * Serves a fresh entry, or an entry that a concurrent miss for the same key fetched. Otherwise
+   * it marks the request a miss and lets it go upstream. A hook that sends the reply itself must
+   * not call `done`.
+   */
+  private afterLookup(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    lookup: Lookup,
+    found: { key: string; entry?: CacheEntry },
+    done: HookHandlerDoneFunction,
+  ): void {
+    if (found.entry) {
+      this.serve(request, reply, found.entry);
+      return;
+    }
+    const waiting = this.flights.wait(found.key);
+    if (!waiting) {
+      this.markMiss(request, reply, lookup, this.leadFlight(found.key, reply));
+      done();
+      return;
+    }
+    waiting.then((result) => {
+      const shared = this.usable(request, lookup.base, result);
+      if (shared) {
+        this.serve(request, reply, shared);
+        return;
+      }
+      this.markMiss(request, reply, lookup, undefined);
+      done();
+    }, done);
+  }
+
+  private markMiss(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    lookup: Lookup,
+    flight: Flight | undefined,
+  ): void {
+    (request as StatefulRequest)[CACHE_STATE] = {
+      kind: 'miss',
+      base: lookup.base,
+      tag: lookup.tag,
+      flight,
+      before: new Set(Object.keys(reply.getHeaders())),
+      personal: lookup.personal,
+    };
+  }
+
+  /**
+   * Finds the fresh entry for a request, following a variant index to the variant. It returns
+   * without a promise when the store does.
+   */
+  private lookup(request: FastifyRequest, base: string): Found | Promise<Found> {
+    const entry = this.get(base);
+    if (entry instanceof Promise) {
+      return entry.then((resolved) => this.followVariant(request, base, resolved));
+    }
+    return this.followVariant(request, base, entry);
+  }
+
+  private followVariant(
     request: FastifyRequest,
     base: string,
-  ): Promise<{ key: string; entry?: CacheEntry }> {
-    const entry = await this.get(base);
+    entry: CacheEntry | undefined,
+  ): Found | Promise<Found> {
     if (!entry?.vary) {
       return { key: base, entry };
     }
     const key = base + varySuffix(request, entry.vary);
-    return { key, entry: await this.get(key) };
+    const variant = this.get(key);
+    return variant instanceof Promise
+      ? variant.then((resolved) => ({ key, entry: resolved }))
+      : { key, entry: variant };
   }
 
   /** The entry another request fetched, if it fits this request's vary values. */
@@ -297,14 +390,33 @@ export class ResponseCache {
     await this.set(key, entry, tags);
   }
 
-  private async get(key: string): Promise<CacheEntry | undefined> {
+  /** Reads an entry, treating a store failure as a miss; synchronous when the store is. */
+  private get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
+    let entry: CacheEntry | undefined | Promise<CacheEntry | undefined>;
     try {
-      const entry = await this.store.get(key);
-      return entry && entry.expiresAt > this.now() ? entry : undefined;
+      entry = this.store.get(key);
     } catch (error) {
-      this.failures.error('get', { err: error, route: this.route }, 'cache store read failed');
+      this.readFailed(error);
       return undefined;
     }
+    if (entry instanceof Promise) {
+      return entry.then(
+        (resolved) => this.fresh(resolved),
+        (error: unknown) => {
+          this.readFailed(error);
+          return undefined;
+        },
+      );
+    }
+    return this.fresh(entry);
+  }
+
+  private fresh(entry: CacheEntry | undefined): CacheEntry | undefined {
+    return entry && entry.expiresAt > this.now() ? entry : undefined;
+  }
+
+  private readFailed(error: unknown): void {
+    this.failures.error('get', { err: error, route: this.route }, 'cache store read failed');
   }
 
   private async set(key: string, entry: CacheEntry, tags: string[]): Promise<void> {

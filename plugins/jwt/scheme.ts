@@ -52,7 +52,8 @@ export class JwtScheme implements AuthScheme {
     this.missingChallenge = settings.realm ? `Bearer realm="${settings.realm}"` : 'Bearer';
   }
 
-  async authenticate(request: FastifyRequest): Promise<AuthResult> {
+  /** Returns the result itself for a missing, malformed or cached token, and a promise otherwise. */
+  authenticate(request: FastifyRequest): AuthResult | Promise<AuthResult> {
     const token = this.readToken(request);
     if (token === undefined) {
       return {

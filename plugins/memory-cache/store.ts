@@ -27,7 +27,7 @@ export class MemoryCacheStore implements CacheStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async get(key: string): Promise<CacheEntry | undefined> {
+  get(key: string): CacheEntry | undefined {
     const stored = this.entries.get(key);
     if (stored === undefined) {
       return undefined;

@@ -78,34 +78,44 @@ export default definePlugin({
 
     const message = `rate limit of ${options.max} requests per ${describeWindow(options.window)} exceeded`;
     const rejections = new ThrottledLog(context.log);
-    scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      try {
-        await limit.call(scope, request, reply);
-      } catch (error) {
-        if (isExceeded(error)) {
-          context.stats.increment('requests_rate_limited', route);
-          rejections.warn('exceeded', { route, principal: request.principal?.id }, message);
-          const retryAfter = Math.ceil(error.ttl / 1000);
-          return reply.code(429).send(
-            errorBody('PACTOWN_ERR_RATE_LIMITED', `${message}; retry in ${retryAfter} s`, route, {
-              retry_after: retryAfter,
-            }),
-          );
-        }
-        if (error instanceof LimiterStoreError) {
-          return reply
-            .code(503)
-            .header('retry-after', '1')
-            .send(
-              errorBody(
-                'PACTOWN_ERR_RATE_LIMIT_UNAVAILABLE',
-                'the rate limiter is unavailable; retry later',
-                route,
-              ),
-            );
-        }
-        throw error;
+    const rejected = (request: FastifyRequest, reply: FastifyReply, error: unknown): boolean => {
+      if (isExceeded(error)) {
+        context.stats.increment('requests_rate_limited', route);
+        rejections.warn('exceeded', { route, principal: request.principal?.id }, message);
+        const retryAfter = Math.ceil(error.ttl / 1000);
+        reply.code(429).send(
+          errorBody('PACTOWN_ERR_RATE_LIMITED', `${message}; retry in ${retryAfter} s`, route, {
+            retry_after: retryAfter,
+          }),
+        );
+        return true;
       }
+      if (error instanceof LimiterStoreError) {
+        reply
+          .code(503)
+          .header('retry-after', '1')
+          .send(
+            errorBody(
+              'PACTOWN_ERR_RATE_LIMIT_UNAVAILABLE',
+              'the rate limiter is unavailable; retry later',
+              route,
+            ),
+          );
+        return true;
+      }
+      return false;
+    };
+    // A callback hook: an async one would add a promise per request to the limiter's own.
+    scope.addHook('onRequest', (request, reply, done) => {
+      limit.call(scope, request, reply).then(
+        () => done(),
+        (error: unknown) => {
+          // A hook that sends the reply itself must not call done.
+          if (!rejected(request, reply, error)) {
+            done(error as Error);
+          }
+        },
+      );
     });
   },
 });
