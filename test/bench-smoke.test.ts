@@ -38,14 +38,24 @@ test('bench harness runs every contender', async () => {
   });
 
   assert.equal(results.upstreamSkipped, undefined);
-  assert.equal(results.proxy.length, 7);
-  assert.equal(results.webhooks.length, 2);
+  assert.equal(results.proxy.length, 9);
+  assert.equal(results.webhooks.length, 3);
   for (const result of [...results.proxy, ...results.webhooks]) {
     assertAnswered(result);
   }
   for (const name of ['upstream', 'pactown-proxy', 'fastify-http-proxy', 'fast-gateway']) {
     const result = results.proxy.find((candidate) => candidate.name === name);
     assert.equal(result?.skipped, undefined, `${name} was skipped: ${result?.skipped}`);
+  }
+  const redisContenders = [...results.proxy, ...results.webhooks].filter((result) =>
+    result.name.endsWith('-redis'),
+  );
+  assert.equal(redisContenders.length, 3);
+  // The harness falls back to Redis on 127.0.0.1:6379; with REDIS_URL set it must be reachable.
+  if (process.env.REDIS_URL) {
+    for (const result of redisContenders) {
+      assert.equal(result.skipped, undefined, `${result.name} was skipped: ${result.skipped}`);
+    }
   }
   const nginx = results.proxy.find((candidate) => candidate.name === 'nginx');
   assert.ok(nginx && (nginx.runs.length > 0 || nginx.skipped?.includes('nginx')));
@@ -66,5 +76,8 @@ test('bench harness runs every contender', async () => {
   const report = renderReport(results, 'npm run bench');
   assert.match(report, /### Proxy throughput, autocannon/);
   assert.match(report, /### Route scale/);
+  if (process.env.REDIS_URL) {
+    assert.match(report, /### Effect of Redis/);
+  }
   assert.ok(checkGoals(results).length > 0);
 });
