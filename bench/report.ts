@@ -436,7 +436,7 @@ function appendWebhookSection(lines: string[], results: BenchResults): void {
   lines.push(
     '### Webhook ingest, Stripe-signed',
     '',
-    'Each request carries a fresh event id and a `Stripe-Signature` made with the stripe package, so none is a duplicate. `sync` answers after the upstream sink accepted the event; `queue` answers 202 once the event is stored in SQLite, and its worker delivers to the sink during the run.',
+    'Each request carries a fresh event id and a `Stripe-Signature` made with the stripe package, so none is a duplicate. `sync` answers after the upstream sink accepted the event; `queue` answers 202 once the event is stored in SQLite (or in Redis), and its worker delivers to the sink during the run.',
     '',
     ...throughputTable(results.webhooks, 'autocannon', results.options.connections).map((line) =>
       line.replace('req/s, median', 'acknowledged/s, median'),

@@ -118,7 +118,7 @@ function authenticateHook(scheme: AuthScheme, options: AuthOptions, route: strin
     done();
   };
 
-  // A callback hook, so a scheme that answers without I/O (a cached token) costs no promise.
+  // A callback hook, so a scheme that returns without I/O (a cached token) costs no promise.
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     // A client must never supply the headers that carry forwarded claims itself.
     for (const [, header] of forwarded) {
