@@ -24,9 +24,13 @@ export interface LimiterStore {
    * Adds one hit to `key` in its current window. The first hit on a key, or the first after its
    * window ended, starts a new window of `windowMs` milliseconds. Resolves with the hits counted
    * in the window so far (1 for the first) and the milliseconds until it ends (> 0). Must be
-   * atomic across every gateway instance sharing the store; rejects when the store fails.
+   * atomic across every gateway instance sharing the store; rejects when the store fails. An
+   * in-process store may return the result directly instead of a promise.
    */
-  incr(key: string, windowMs: number): Promise<{ current: number; ttl: number }>;
+  incr(
+    key: string,
+    windowMs: number,
+  ): { current: number; ttl: number } | Promise<{ current: number; ttl: number }>;
   /** Number of keys held, for `/stats`; may count keys whose window has ended. */
   size(): Promise<number> | number;
   close?(): Promise<void>;

@@ -25,7 +25,7 @@ export class MemoryLimiterStore implements LimiterStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async incr(key: string, windowMs: number): Promise<{ current: number; ttl: number }> {
+  incr(key: string, windowMs: number): { current: number; ttl: number } {
     const time = this.now();
     let window = this.windows.get(key);
     if (window === undefined || window.endsAt <= time) {

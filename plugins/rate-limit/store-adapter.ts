@@ -24,13 +24,23 @@ export function limiterStoreClass(
   const prefix = `${bucket}\u0000`;
   return class PactownLimiterStore {
     incr(key: string, callback: IncrCallback, timeWindow: number): void {
-      store.incr(prefix + key, timeWindow).then(
-        (result) => callback(null, result),
-        (error: unknown) => {
-          onError(error);
-          callback(new LimiterStoreError(error));
-        },
-      );
+      const failed = (error: unknown) => {
+        onError(error);
+        callback(new LimiterStoreError(error));
+      };
+      let counted: ReturnType<LimiterStore['incr']>;
+      try {
+        counted = store.incr(prefix + key, timeWindow);
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      // An in-process store counts synchronously, which spares a promise per request.
+      if (counted instanceof Promise) {
+        counted.then((result) => callback(null, result), failed);
+      } else {
+        callback(null, counted);
+      }
     }
 
     child(): PactownLimiterStore {
