@@ -1,5 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -14,6 +24,9 @@ import {
   parseUnit,
 } from '../cli/quadlet/index.js';
 import { ConfigError } from '../core/index.js';
+
+/** The project folder: the compiled test runs from dist/test. */
+const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const FIXTURES = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -259,8 +272,11 @@ test('containerfile builds from source as non-root', async (t) => {
   await deploy(request(out));
   const containerfile = read(out, 'Containerfile');
   assert.match(containerfile, /^FROM docker\.io\/library\/node:20-slim AS build$/m);
-  assert.match(containerfile, /^COPY package\.json package-lock\.json tsconfig\.json \.\/$/m);
-  assert.match(containerfile, /^RUN npm run build$/m);
+  assert.match(
+    containerfile,
+    /^COPY package\.json package-lock\.json tsconfig\.json tsconfig\.build\.json \.\/$/m,
+  );
+  assert.match(containerfile, /^RUN npx tsc -p tsconfig\.build\.json$/m);
   const final = containerfile.slice(containerfile.lastIndexOf('FROM '));
   assert.match(final, /^FROM docker\.io\/library\/node:20-slim$/m);
   assert.match(final, /^RUN npm ci --omit=dev/m);
@@ -269,6 +285,33 @@ test('containerfile builds from source as non-root', async (t) => {
   for (const folder of ['core', 'plugins', 'providers', 'cli']) {
     assert.match(containerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'));
   }
+});
+
+test('containerfile build stage compiles', { timeout: 120_000 }, async (t) => {
+  const out = tempDir(t);
+  await deploy(request(out));
+  const containerfile = read(out, 'Containerfile');
+  const stage = containerfile.slice(0, containerfile.lastIndexOf('FROM '));
+  // The build stage run by hand: its COPY lines from the project folder, the installed
+  // node_modules in place of `npm ci`, then every other RUN line.
+  const context = tempDir(t);
+  for (const line of stage.split('\n').filter((text) => text.startsWith('COPY '))) {
+    const sources = line.split(' ').slice(1, -1);
+    for (const source of sources) {
+      cpSync(join(PROJECT, source), join(context, source), { recursive: true });
+    }
+  }
+  symlinkSync(join(PROJECT, 'node_modules'), join(context, 'node_modules'));
+  const commands = stage
+    .split('\n')
+    .filter((text) => text.startsWith('RUN ') && !text.startsWith('RUN npm ci'))
+    .map((text) => text.slice(4));
+  assert.ok(commands.length > 0, 'the build stage runs a build command');
+  for (const command of commands) {
+    const result = spawnSync('sh', ['-c', command], { cwd: context, encoding: 'utf8' });
+    assert.equal(result.status, 0, `${command}: ${result.stdout}${result.stderr}`);
+  }
+  assert.ok(existsSync(join(context, 'dist/cli/index.js')), 'the entry point was built');
 });
 
 test('storage path defaults onto the volume', async (t) => {
@@ -376,4 +419,47 @@ test('invalid options are rejected', async (t) => {
       return true;
     });
   }
+});
+
+test('fallback secrets reach the env example', async (t) => {
+  const out = tempDir(t);
+  const source = join(tempDir(t), 'routes.yaml');
+  writeFileSync(
+    source,
+    `routes:
+  - path: /api
+    target: http://backend:3000
+    auth: jwt
+  - provider: stripe
+    target: http://backend:3000/hooks
+  - provider: github
+    secret: \${GITHUB_SECRET}
+    target: http://backend:3000/hooks
+`,
+  );
+  const result = await deploy(request(out, { source }));
+  const example = read(out, '.env.example');
+  for (const name of ['JWT_SECRET', 'STRIPE_WEBHOOK_SECRET', 'GITHUB_SECRET']) {
+    assert.match(example, new RegExp(`^${name}=$`, 'm'), `${name} in .env.example`);
+  }
+  assert.doesNotMatch(example, /GITHUB_WEBHOOK_SECRET=/, 'a route with a secret needs no fallback');
+  assert.deepEqual(result.unsetVariables.sort(), [
+    'GITHUB_SECRET',
+    'JWT_SECRET',
+    'STRIPE_WEBHOOK_SECRET',
+  ]);
+  assert.ok(
+    result.notes.some((note) => note.includes('JWT_SECRET, STRIPE_WEBHOOK_SECRET')),
+    result.notes.join('\n'),
+  );
+
+  const withValues = tempDir(t);
+  const set = await deploy(
+    request(withValues, {
+      source,
+      env: { JWT_SECRET: 'x'.repeat(40), STRIPE_WEBHOOK_SECRET: 'y' },
+    }),
+  );
+  assert.deepEqual(set.unsetVariables, ['GITHUB_SECRET']);
+  assert.match(read(withValues, '.env.example'), /^JWT_SECRET=$/m, 'listed even when set here');
 });

@@ -61,6 +61,13 @@ export async function deploy(request: DeployRequest): Promise<DeployResult> {
     tenant: request.tenant,
     storageSection: check.storageSection,
   });
+  const implicit = check.implicitVariables.filter((name) => !config.variables.includes(name));
+  if (implicit.length > 0) {
+    config.variables.push(...implicit);
+    config.notes.push(
+      `the config reads ${implicit.join(', ')} from the environment without \${...}, as a fallback secret; .env.example lists ${implicit.length === 1 ? 'it' : 'them'}, so set ${implicit.length === 1 ? 'it' : 'them'} in .env`,
+    );
+  }
 
   const outDir = resolve(request.out);
   if (UNSAFE_PATH.test(outDir)) {
@@ -93,7 +100,12 @@ export async function deploy(request: DeployRequest): Promise<DeployResult> {
     deployment,
     warnings: issues.filter((issue) => issue.severity === 'warning'),
     notes: config.notes,
-    unsetVariables: check.unsetVariables,
+    unsetVariables: [
+      ...check.unsetVariables,
+      ...check.implicitVariables.filter(
+        (name) => !check.unsetVariables.includes(name) && !(request.env ?? process.env)[name],
+      ),
+    ],
   };
 }
 

@@ -4,6 +4,7 @@ import {
   loadConfigText,
   type PluginRegistry,
 } from '../../core/index.js';
+import { referencedVariables } from '../../core/config/env.js';
 import { builtinLoadOptions } from '../builtins.js';
 import type { DeploySource } from './source.js';
 
@@ -13,7 +14,29 @@ export interface SourceCheck {
   storageSection: boolean;
   /** Variables with no value here and no default; the gateway checks them when it starts. */
   unsetVariables: string[];
+  /**
+   * Variables that the config's checks read without a `${...}` reference, such as `JWT_SECRET`
+   * for a `jwt` route without a secret, or `STRIPE_WEBHOOK_SECRET` for a Stripe route.
+   */
+  implicitVariables: string[];
 }
+
+/** Variables the gateway reads for its own settings, with defaults, so never required. */
+const OWN_SETTINGS = new Set([
+  'HOST',
+  'PORT',
+  'ROUTES_CONFIG',
+  'LOG_LEVEL',
+  'DEFAULT_TIMEOUT',
+  'MAX_RETRIES',
+  'NODE_ENV',
+]);
+
+/**
+ * A stand-in for an implicit variable that is unset here: long, and made only of characters that
+ * base64 and hex secret formats accept, so that the checks that read it pass.
+ */
+const PLACEHOLDER = 'DEPLOYPLACEHOLDER0123456789abcdefDEPLOYPLACEHOLDER0123456789abcdef';
 
 const UNSET = /^environment variable (\S+) is not set and has no default$/;
 
@@ -27,27 +50,72 @@ export async function checkSourceConfig(
   source: DeploySource,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SourceCheck> {
+  // Blank lines in front keep line numbers those of the Markdown file.
+  const text = '\n'.repeat(source.firstLine - 1) + source.yaml;
+  const referenced = new Set(referencedVariables(text));
+  const reads = new Set<string>();
+  const first = await tryLoad(text, source, recordingEnv(env, reads));
+  const implicit = [...reads].filter(
+    (name) => !referenced.has(name) && !OWN_SETTINGS.has(name) && /^[A-Z][A-Z0-9_]*$/.test(name),
+  );
+  const implicitUnset = implicit.filter((name) => !env[name]);
+  let result = first;
+  if (first.remaining.length > 0 && implicitUnset.length > 0) {
+    // The values live in the server's .env, so check again with stand-ins for them.
+    const filled = { ...env };
+    for (const name of implicitUnset) {
+      filled[name] = PLACEHOLDER;
+    }
+    result = await tryLoad(text, source, filled);
+  }
+  if (result.remaining.length > 0) {
+    throw new ConfigError(result.remaining);
+  }
+  return {
+    storageSection: hasStorageSection(result.registry),
+    unsetVariables: result.unset,
+    implicitVariables: implicit.sort(),
+  };
+}
+
+interface LoadAttempt {
+  registry?: PluginRegistry;
+  unset: string[];
+  remaining: ConfigIssue[];
+}
+
+async function tryLoad(
+  text: string,
+  source: DeploySource,
+  env: NodeJS.ProcessEnv,
+): Promise<LoadAttempt> {
   const options = builtinLoadOptions(env);
   let registry: PluginRegistry | undefined;
   const setupRegistry = (created: PluginRegistry) => {
     options.setupRegistry?.(created);
     registry = created;
   };
-  // Blank lines in front keep line numbers those of the Markdown file.
-  const text = '\n'.repeat(source.firstLine - 1) + source.yaml;
   try {
     await loadConfigText(text, source.file, { ...options, setupRegistry });
-    return { storageSection: hasStorageSection(registry), unsetVariables: [] };
+    return { registry, unset: [], remaining: [] };
   } catch (error) {
     if (!(error instanceof ConfigError)) {
       throw error;
     }
-    const { unset, remaining } = splitUnsetIssues(error.issues);
-    if (remaining.length > 0) {
-      throw new ConfigError(remaining);
-    }
-    return { storageSection: hasStorageSection(registry), unsetVariables: unset };
+    return { registry, ...splitUnsetIssues(error.issues) };
   }
+}
+
+/** Wraps `env` so that every variable name read from it is added to `reads`. */
+function recordingEnv(env: NodeJS.ProcessEnv, reads: Set<string>): NodeJS.ProcessEnv {
+  return new Proxy(env, {
+    get(target, name) {
+      if (typeof name === 'string') {
+        reads.add(name);
+      }
+      return Reflect.get(target, name);
+    },
+  });
 }
 
 function hasStorageSection(registry: PluginRegistry | undefined): boolean {
