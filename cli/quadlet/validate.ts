@@ -1,10 +1,10 @@
+import { referencedVariables } from '../../core/config/env.js';
 import {
   ConfigError,
   type ConfigIssue,
   loadConfigText,
   type PluginRegistry,
 } from '../../core/index.js';
-import { referencedVariables } from '../../core/config/env.js';
 import { builtinLoadOptions } from '../builtins.js';
 import type { DeploySource } from './source.js';
 
