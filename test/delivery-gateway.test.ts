@@ -147,6 +147,14 @@ test('admin api lists, shows and replays', async (t) => {
     assert.equal(badCursor.status, 400, `cursor ${cursor}`);
     assert.match(badCursor.body.error, /cursor .* is invalid/);
   }
+  const misspelt = await admin(t, url, '/admin/deliveries?stauts=dead');
+  assert.equal(misspelt.status, 400, 'an unknown parameter is rejected');
+  assert.match(misspelt.body.error, /unknown parameter "stauts"/);
+  for (const body of ['{"stauts":"dead"}', '{"status":"dead","cursor":"2"}']) {
+    const badBody = await admin(t, url, '/admin/deliveries/replay', { method: 'POST', body });
+    assert.equal(badBody.status, 400, body);
+    assert.match(badBody.body.error, /unknown parameter/, body);
+  }
   const noFilter = await admin(t, url, '/admin/deliveries/replay', { method: 'POST', body: '{}' });
   assert.equal(noFilter.status, 400, 'replay by filter needs a filter');
 });

@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DeliveryFilterError } from '../delivery/errors.js';
 import {
+  FILTER_KEYS,
   listDeliveries,
+  PAGE_KEYS,
   parseDeliveryFilter,
   parsePage,
+  rejectUnknownKeys,
   replayDeliveries,
   replayDelivery,
   showDelivery,
@@ -27,6 +30,7 @@ export function registerDeliveryEndpoints(scope: FastifyInstance, runtime: Deliv
   scope.get('/deliveries', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     try {
+      rejectUnknownKeys(query, [...FILTER_KEYS, ...PAGE_KEYS]);
       return await listDeliveries(store, parseDeliveryFilter(query), parsePage(query));
     } catch (error) {
       return sendFilterError(reply, error);
@@ -77,6 +81,7 @@ export function registerDeliveryEndpoints(scope: FastifyInstance, runtime: Deliv
       );
     }
     try {
+      rejectUnknownKeys(body, FILTER_KEYS);
       const filter = parseDeliveryFilter(body);
       const replayed = await replayDeliveries(store, filter, runtime.now());
       request.log.info({ filter, replayed }, 'replaying deliveries by filter');

@@ -18,6 +18,26 @@ const HIDDEN_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization'
 /** Filter keys accepted by the admin API (query or body) and the CLI options. */
 export const FILTER_KEYS = ['status', 'provider', 'target', 'route', 'since', 'until'] as const;
 
+/** Page keys accepted next to the filters of a listing. */
+export const PAGE_KEYS = ['limit', 'cursor'] as const;
+
+/**
+ * Rejects keys outside `allowed`, so a misspelt filter such as `stauts` fails instead of
+ * silently matching every delivery. Throws {@link DeliveryFilterError} naming the key.
+ */
+export function rejectUnknownKeys(
+  input: Record<string, unknown>,
+  allowed: readonly string[],
+): void {
+  for (const key of Object.keys(input)) {
+    if (!allowed.includes(key)) {
+      throw new DeliveryFilterError(
+        `unknown parameter "${key.slice(0, 40)}"; use ${allowed.join(', ')}`,
+      );
+    }
+  }
+}
+
 /**
  * Reads a delivery filter from query or body values. `since` and `until` take an ISO 8601 time
  * or milliseconds since the epoch. Throws {@link DeliveryFilterError} naming the bad value.
