@@ -414,4 +414,16 @@ test('cache config errors', async () => {
     loadTestConfig(`${route}    cache: { ttl: 1m, user_key: [session] }\n`),
     /expected principal, authorization, cookie, cookie:<name> or header:<name>/,
   );
+  await assert.rejects(
+    loadTestConfig(`${route}    cache: { ttl: 1m, user_key: principal }\n`),
+    /"principal" needs the auth policy before the cache/,
+    'one part may be written without brackets',
+  );
+  await assert.rejects(
+    loadTestConfig(`${route}    cache: { ttl: 1m, user_key: session }\n`),
+    /expected principal, authorization, cookie, cookie:<name> or header:<name>, or a list/,
+  );
+  const single = await loadTestConfig(`${route}    cache: { ttl: 1m, user_key: authorization }\n`);
+  const policy = single.config.routes[0].policies.find((ref) => ref.name === 'cache');
+  assert.deepEqual((policy?.options as { user_key: string[] }).user_key, ['authorization']);
 });

@@ -51,14 +51,25 @@ export const cacheOptionsSchema: JsonSchema = {
           items: { type: 'integer', minimum: 200, maximum: 599 },
         },
         max_body: sizeSchema,
+        // One part alone may be written without the list brackets.
         user_key: {
-          type: 'array',
-          uniqueItems: true,
-          items: {
-            type: 'string',
-            pattern: CREDENTIAL_PART_PATTERN,
-            'x-expected': 'principal, authorization, cookie, cookie:<name> or header:<name>',
-          },
+          anyOf: [
+            {
+              type: 'string',
+              pattern: CREDENTIAL_PART_PATTERN,
+            },
+            {
+              type: 'array',
+              uniqueItems: true,
+              items: {
+                type: 'string',
+                pattern: CREDENTIAL_PART_PATTERN,
+                'x-expected': 'principal, authorization, cookie, cookie:<name> or header:<name>',
+              },
+            },
+          ],
+          'x-expected':
+            'principal, authorization, cookie, cookie:<name> or header:<name>, or a list of them such as [principal, header:x-tenant]',
         },
         store: { type: 'string', minLength: 1 },
       },
@@ -76,14 +87,15 @@ export function expandCacheOptions(value: unknown): CacheOptions {
     ttl: number | string;
     statuses?: number[];
     max_body?: number | string;
-    user_key?: string[];
+    user_key?: string | string[];
     store?: string;
   };
   return {
     ttl: parseDuration(written.ttl),
     statuses: written.statuses ?? [200],
     max_body: parseSize(written.max_body ?? '1mb'),
-    user_key: written.user_key ?? [],
+    user_key:
+      typeof written.user_key === 'string' ? [written.user_key] : (written.user_key ?? []),
     store: written.store,
   };
 }
