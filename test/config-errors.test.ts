@@ -189,6 +189,29 @@ describe('broken config files', () => {
     assert.deepEqual(paths, ['routes[0].target', 'routes[1].retries', 'routes[2].path']);
   });
 
+  it('names a bad key inside a shorthand map', async () => {
+    const route = 'routes:\n  - path: /api\n    target: http://127.0.0.1:1\n';
+    const typo = await issuesOf(`${route}    rate_limit: { max: 10, windw: 1m }\n`);
+    assert.deepEqual(
+      typo.map((issue) => [issue.path, issue.message, issue.hint]),
+      [['routes[0].rate_limit.windw', 'unknown key "windw"', 'did you mean "window"?']],
+    );
+    const missing = await issuesOf(`${route}    rate_limit: { window: 1m }\n`);
+    assert.deepEqual(
+      missing.map((issue) => [issue.path, issue.message]),
+      [['routes[0].rate_limit', 'missing required key "max"']],
+    );
+    const deeper = await issuesOf(`${route}    rate_limit: { max: 10, window: soon }\n`);
+    assert.deepEqual(
+      deeper.map((issue) => issue.message),
+      ['expected a window in seconds or with a unit, such as 60, 1m or 1h, found "soon"'],
+      'only the summary of the inner alternatives remains',
+    );
+    const text = await issuesOf(`${route}    rate_limit: lots\n`);
+    assert.match(text[0].message, /^expected a rate such as 100\/min/);
+    assert.equal(text.length, 1);
+  });
+
   it('suggests the closest key for a typo', async () => {
     const issues = await issuesOf('routes:\n  - path: /api\n    targt: http://127.0.0.1:1\n');
     const typo = issues.find((issue) => issue.path === 'routes[0].targt');

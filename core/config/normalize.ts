@@ -251,10 +251,13 @@ function resolveRefs(
     const value = options ?? {};
     const problems = validateAt(context.ajv, schema, value, [...path, name], context.source);
     if (problems.length > 0 && typeof entry === 'string') {
+      const expected = schema['x-expected'];
       issue(
         path,
         `"${name}" needs options here, written as a map: - ${name}: <options>`,
-        `expected ${problems[0].message.replace(/^expected /, '').replace(/, found a map$/, '')}`,
+        typeof expected === 'string'
+          ? `expected ${expected}`
+          : `expected ${problems[0].message.replace(/^expected /, '').replace(/, found a map$/, '')}`,
       );
       continue;
     }

@@ -144,24 +144,57 @@ function pruneAlternatives(errors: ErrorObject[]): ErrorObject[] {
   const described = errors.filter(
     (error) => error.keyword === 'anyOf' && error.parentSchema?.['x-expected'],
   );
+  const prefixOf = (anyOf: ErrorObject) => anyOf.schemaPath.replace(/\/anyOf$/, '/anyOf/');
   const under = (anyOf: ErrorObject, error: ErrorObject) =>
-    anyOf !== error && error.schemaPath.startsWith(anyOf.schemaPath.replace(/\/anyOf$/, '/anyOf/'));
+    anyOf !== error && error.schemaPath.startsWith(prefixOf(anyOf));
+  const branchOf = (anyOf: ErrorObject, error: ErrorObject) =>
+    error.schemaPath.slice(prefixOf(anyOf).length).split('/')[0];
+  // When one branch matched the value's shape and failed inside it (an unknown or missing key of
+  // the map, a bad value deeper down), its errors are more precise than the summary of the
+  // alternatives, so they replace it and the other branches' errors.
+  const precise = new Map<ErrorObject, string>();
+  for (const anyOf of described) {
+    const branches = new Set<string>();
+    for (const error of errors) {
+      if (!under(anyOf, error)) {
+        continue;
+      }
+      const sameValue = error.instancePath === anyOf.instancePath;
+      const inside =
+        !sameValue || error.keyword === 'additionalProperties' || error.keyword === 'required';
+      if (inside) {
+        branches.add(branchOf(anyOf, error));
+      }
+    }
+    const shaped = [...branches].filter(
+      (branch) =>
+        !errors.some(
+          (error) =>
+            under(anyOf, error) &&
+            branchOf(anyOf, error) === branch &&
+            error.keyword === 'type' &&
+            error.instancePath === anyOf.instancePath,
+        ),
+    );
+    if (shaped.length === 1) {
+      precise.set(anyOf, shaped[0]);
+    }
+  }
   return errors.filter((error) => {
     if (error.keyword === 'anyOf' && !error.parentSchema?.['x-expected']) {
       return false;
     }
-    // When a branch matched the value's shape and failed deeper (a bad key inside the map), the
-    // deeper errors are more precise than the summary of the alternatives.
-    if (
-      described.includes(error) &&
-      errors.some(
-        (other) => under(error, other) && other.instancePath.length > error.instancePath.length,
-      )
-    ) {
+    if (precise.has(error)) {
       return false;
     }
+    for (const [anyOf, branch] of precise) {
+      if (under(anyOf, error) && branchOf(anyOf, error) !== branch) {
+        return false;
+      }
+    }
     return !described.some(
-      (anyOf) => under(anyOf, error) && error.instancePath === anyOf.instancePath,
+      (anyOf) =>
+        !precise.has(anyOf) && under(anyOf, error) && error.instancePath === anyOf.instancePath,
     );
   });
 }

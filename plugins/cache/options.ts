@@ -94,8 +94,7 @@ export function expandCacheOptions(value: unknown): CacheOptions {
     ttl: parseDuration(written.ttl),
     statuses: written.statuses ?? [200],
     max_body: parseSize(written.max_body ?? '1mb'),
-    user_key:
-      typeof written.user_key === 'string' ? [written.user_key] : (written.user_key ?? []),
+    user_key: typeof written.user_key === 'string' ? [written.user_key] : (written.user_key ?? []),
     store: written.store,
   };
 }
