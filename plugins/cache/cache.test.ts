@@ -425,5 +425,6 @@ test('cache config errors', async () => {
   );
   const single = await loadTestConfig(`${route}    cache: { ttl: 1m, user_key: authorization }\n`);
   const policy = single.config.routes[0].policies.find((ref) => ref.name === 'cache');
-  assert.deepEqual((policy?.options as { user_key: string[] }).user_key, ['authorization']);
+  assert.ok(policy, 'the route runs the cache policy');
+  assert.deepEqual((policy.options as { user_key: string[] }).user_key, ['authorization']);
 });
