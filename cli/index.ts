@@ -58,11 +58,14 @@ async function main(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    if (
-      error instanceof UsageError ||
-      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-    ) {
+    // An unknown or malformed option gets the whole usage text; a bad value gets its message
+    // alone, so the message stays in view.
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`${(error as Error).message}\n\n${command.help}`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\nrun "pactown ${command.name} --help" for the options`);
       return 2;
     }
     throw error;

@@ -378,11 +378,38 @@ test('relative plugin path gets a note', async (t) => {
   const config = join(dir, 'routes.yaml');
   writeFileSync(
     config,
-    'plugins: [./noop-plugin.js]\nroutes:\n  - path: /api\n    target: http://127.0.0.1:3000\n',
+    'plugins: [./noop-plugin.js]\nroutes:\n  - path: /api\n    target: http://backend:3000\n',
   );
   const result = await deploy(request(join(dir, 'out'), { source: config }));
   assert.equal(result.notes.length, 1);
   assert.match(result.notes[0], /plugin "\.\/noop-plugin\.js" is a file path/);
+});
+
+test('loopback targets get a note', async (t) => {
+  const dir = tempDir(t);
+  const config = join(dir, 'routes.yaml');
+  writeFileSync(
+    config,
+    [
+      'routes:',
+      '  - path: /a',
+      '    target: http://127.0.0.1:3000',
+      '  - path: /b',
+      '    target: http://localhost:3001/x',
+      '  - path: /c',
+      '    target: http://backend:3002',
+      '  - path: /d',
+      '    target: http://[::1]:3003',
+      '',
+    ].join('\n'),
+  );
+  const result = await deploy(request(join(dir, 'out'), { source: config }));
+  const loopback = result.notes.filter((note) => note.includes('loopback address'));
+  assert.deepEqual(
+    loopback.map((note) => note.split(' ')[0]),
+    ['routes[0].target', 'routes[1].target', 'routes[3].target'],
+  );
+  assert.match(loopback[0], /host\.containers\.internal/);
 });
 
 test('invalid config fails before writing', async (t) => {

@@ -168,12 +168,14 @@ routes:
       ['stripe', '--secret-env', 'PACTOWN_TEST_UNSET_VARIABLE', file],
       ['stripe', '--secret-file', join(tmpdir(), 'pactown-missing-secret-file'), file],
       ['stripe', '--secret', 'x', '--secret-env', 'HOME', file],
+      ['stripe', '--secret', 'x', join(tmpdir(), 'pactown-missing-event.json')],
     ]) {
       const result = spawnSync(process.execPath, [CLI, 'sign', ...args], {
         encoding: 'utf8',
         timeout: 20_000,
       });
       assert.equal(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
     }
   });
 });

@@ -117,7 +117,7 @@ async function replay(
     parseDeliveryFilter(filterValues(values)),
     Date.now(),
   );
-  console.log(`replayed ${count} deliveries`);
+  console.log(`replayed ${count} ${count === 1 ? 'delivery' : 'deliveries'}`);
   return 0;
 }
 

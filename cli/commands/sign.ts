@@ -106,6 +106,14 @@ function print(request: SignRequest, url: string, file: string): void {
   console.log(curlLine(url, headers, file));
 }
 
+function readEventFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read the event file ${file}: ${(error as Error).message}`);
+  }
+}
+
 /** Reads the signing secret from exactly one of --secret, --secret-env and --secret-file. */
 function readSecret(values: Record<string, unknown>): string {
   const provided = ['secret', 'secret-env', 'secret-file'].filter(
@@ -179,7 +187,7 @@ then a blank line and a curl command that sends FILE with them.
     const multiple = values as unknown as { option?: string[]; plugin?: string[] };
     const request: SignRequest = {
       provider: await findProvider(name, multiple.plugin ?? []),
-      body: readFileSync(file),
+      body: readEventFile(file),
       secret,
       timestamp: parseTimestamp(values.timestamp as string | undefined),
       id: (values.id as string | undefined) ?? randomUUID(),

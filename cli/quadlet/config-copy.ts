@@ -48,6 +48,7 @@ export function prepareConfigCopy(yaml: string, options: ConfigCopyOptions): Con
   const notes: string[] = [];
   const placed = placeStorage(yaml, options.storageSection, notes);
   notes.push(...pluginFileNotes(yaml));
+  notes.push(...loopbackTargetNotes(yaml));
   const header = [
     `# Config of the ${options.tenant} gateway, copied from ${options.sourceName} by \`pactown quadlet deploy\`.`,
     `# The container reads it at ${CONTAINER_CONFIG_PATH}; secrets come from the .env file, never from here.`,
@@ -104,6 +105,41 @@ function placeStorage(
     `storage.path "${value}" is relative, so the copy reads it from ${STORAGE_VARIABLE}, which the container sets to ${DATA_MOUNT_PATH}`,
   );
   return { text: document.toString(), storage: redirected };
+}
+
+/** Hosts that name the container itself once the config runs inside it. */
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)$/i;
+
+/**
+ * Warns about route targets on a loopback address: inside the container that address is the
+ * container, not the host, so such a route would reach nothing.
+ */
+function loopbackTargetNotes(yaml: string): string[] {
+  const routes = (parseDocument(yaml).toJS() as { routes?: unknown } | null)?.routes;
+  if (!Array.isArray(routes)) {
+    return [];
+  }
+  const notes: string[] = [];
+  for (const [index, route] of routes.entries()) {
+    for (const key of ['target', 'ws_target']) {
+      const target = (route as Record<string, unknown> | null)?.[key];
+      if (typeof target !== 'string' || target.includes('${')) {
+        continue;
+      }
+      let host: string;
+      try {
+        host = new URL(target).host.replace(/:\d+$/, '');
+      } catch {
+        continue;
+      }
+      if (LOOPBACK_HOST.test(host)) {
+        notes.push(
+          `routes[${index}].${key} ${target} is a loopback address, which inside the container is the container itself; use the service's host name on the network, or host.containers.internal for a service on the host`,
+        );
+      }
+    }
+  }
+  return notes;
 }
 
 /** Adds `storage.path` to config text, appending a section so the user's formatting stays. */
