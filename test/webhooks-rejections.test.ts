@@ -274,11 +274,27 @@ routes:
     const warnings = logLines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 40);
     assert.equal(warnings.length, 1, logLines.join(''));
     assert.equal(warnings[0].provider, 'stripe');
-    assert.equal(warnings[0].delivery_id, 'evt_reject');
+    assert.equal(warnings[0].event_id, 'evt_reject');
     assert.equal(warnings[0].reason, 'signature_mismatch');
     const text = logLines.join('');
     assert.doesNotMatch(text, new RegExp(STRIPE_SECRET));
     assert.doesNotMatch(text, new RegExp(expected));
     assert.doesNotMatch(response.text, new RegExp(expected));
+  });
+
+  test('names each log field once', async () => {
+    const body = JSON.stringify({ id: 'evt_log_fields', type: 'charge.failed' });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      logLines.length = 0;
+      const response = await post('/webhooks/stripe', body, {
+        'stripe-signature': stripeSignature(body, STRIPE_SECRET, nowSeconds()),
+      });
+      assert.equal(response.status, 200);
+    }
+    const duplicate = logLines.find((line) => line.includes('skipped a duplicate webhook'));
+    assert.ok(duplicate, logLines.join(''));
+    for (const key of ['route', 'provider', 'event_id']) {
+      assert.equal(duplicate.split(`"${key}":`).length - 1, 1, `${key} in ${duplicate}`);
+    }
   });
 });

@@ -149,9 +149,9 @@ function pruneAlternatives(errors: ErrorObject[]): ErrorObject[] {
     anyOf !== error && error.schemaPath.startsWith(prefixOf(anyOf));
   const branchOf = (anyOf: ErrorObject, error: ErrorObject) =>
     error.schemaPath.slice(prefixOf(anyOf).length).split('/')[0];
-  // When one branch matched the value's shape and failed inside it (an unknown or missing key of
-  // the map, a bad value deeper down), its errors are more precise than the summary of the
-  // alternatives, so they replace it and the other branches' errors.
+  // One branch may match the value's shape and fail inside it: an unknown or missing key of the
+  // map, or a bad value deeper down. Its errors are then more precise than the summary of the
+  // alternatives, so they replace the summary and the other branches' errors.
   const precise = new Map<ErrorObject, string>();
   for (const anyOf of described) {
     const branches = new Set<string>();

@@ -1,4 +1,5 @@
 import { errorBody } from '../errors.js';
+import { unboundFields } from '../log-fields.js';
 import { dedupeKey, dedupeWindowMs } from '../webhooks/dedupe.js';
 import type {
   DeliveryContext,
@@ -54,7 +55,11 @@ async function enqueueEvent(route: QueueRoute, event: VerifiedEvent): Promise<De
   const { context, runtime } = route;
   const delivery = newDelivery(route, event);
   const key = dedupeKey(event);
-  const fields = { route: event.route, provider: event.provider, event_id: event.eventId };
+  const fields = unboundFields(context.log, {
+    route: event.route,
+    provider: event.provider,
+    event_id: event.eventId,
+  });
   let result: EnqueueResult;
   try {
     result = await runtime.store.enqueue(

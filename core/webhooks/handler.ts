@@ -88,7 +88,7 @@ function rejectWebhook(
     {
       route: endpoint.route,
       provider: endpoint.providerName,
-      delivery_id: rejection.eventId?.slice(0, MAX_LOGGED_ID),
+      event_id: rejection.eventId?.slice(0, MAX_LOGGED_ID),
       reason: rejection.reason,
       status,
     },

@@ -1,5 +1,6 @@
 import { durationSchema, parseDuration } from '../config/units.js';
 import { errorBody } from '../errors.js';
+import { unboundFields } from '../log-fields.js';
 import { dedupeKey, dedupeWindowMs } from './dedupe.js';
 import type { DeliveryContext, DeliveryMode, DeliveryOutcome, VerifiedEvent } from './delivery.js';
 import { TargetClient, type TargetResponse } from './forward.js';
@@ -48,7 +49,11 @@ async function deliverSync(route: SyncRoute, event: VerifiedEvent): Promise<Deli
   if (key !== undefined && !(await context.stores.idempotency.claim(key, route.windowMs))) {
     context.stats.increment('webhooks_duplicate', event.route);
     context.log.info(
-      { route: event.route, provider: event.provider, event_id: event.eventId },
+      unboundFields(context.log, {
+        route: event.route,
+        provider: event.provider,
+        event_id: event.eventId,
+      }),
       'skipped a duplicate webhook',
     );
     return { status: 200, body: { status: 'duplicate' } };
@@ -66,12 +71,12 @@ async function deliverSync(route: SyncRoute, event: VerifiedEvent): Promise<Deli
   if (response.status < 200 || response.status >= 300) {
     await releaseClaim(route, key);
     context.log.warn(
-      {
+      unboundFields(context.log, {
         route: event.route,
         provider: event.provider,
         event_id: event.eventId,
         status: response.status,
-      },
+      }),
       'webhook target rejected the event',
     );
   }
@@ -94,7 +99,13 @@ function targetFailure(
   const code = timedOut ? 'PACTOWN_ERR_UPSTREAM_TIMEOUT' : 'PACTOWN_ERR_UPSTREAM_UNAVAILABLE';
   const cause = error.code ?? error.message;
   route.context.log.error(
-    { route: event.route, provider: event.provider, event_id: event.eventId, code, cause },
+    unboundFields(route.context.log, {
+      route: event.route,
+      provider: event.provider,
+      event_id: event.eventId,
+      code,
+      cause,
+    }),
     'webhook delivery to the target failed',
   );
   const message = timedOut

@@ -58,7 +58,7 @@ export default definePlugin({
     const route = context.route.path;
     const failures = new ThrottledLog(context.log);
     const storeClass = limiterStoreClass(store, options.group ?? route, (error) =>
-      failures.error('store', { err: error, route }, 'limiter store failed'),
+      failures.error('store', { err: error }, 'limiter store failed'),
     );
     const skipOnError = options.on_store_error === 'allow';
     await scope.register(rateLimitPlugin, { global: false, store: storeClass, skipOnError });
@@ -81,7 +81,7 @@ export default definePlugin({
     const rejected = (request: FastifyRequest, reply: FastifyReply, error: unknown): boolean => {
       if (isExceeded(error)) {
         context.stats.increment('requests_rate_limited', route);
-        rejections.warn('exceeded', { route, principal: request.principal?.id }, message);
+        rejections.warn('exceeded', { principal: request.principal?.id }, message);
         const retryAfter = Math.ceil(error.ttl / 1000);
         reply.code(429).send(
           errorBody('PACTOWN_ERR_RATE_LIMITED', `${message}; retry in ${retryAfter} s`, route, {
