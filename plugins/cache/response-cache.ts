@@ -416,14 +416,14 @@ export class ResponseCache {
   }
 
   private readFailed(error: unknown): void {
-    this.failures.error('get', { err: error, route: this.route }, 'cache store read failed');
+    this.failures.error('get', { err: error }, 'cache store read failed');
   }
 
   private async set(key: string, entry: CacheEntry, tags: string[]): Promise<void> {
     try {
       await this.store.set(key, entry, tags);
     } catch (error) {
-      this.failures.error('set', { err: error, route: this.route }, 'cache store write failed');
+      this.failures.error('set', { err: error }, 'cache store write failed');
     }
   }
 
@@ -433,7 +433,7 @@ export class ResponseCache {
     } catch (error) {
       this.failures.error(
         'invalidate',
-        { err: error, route: this.route },
+        { err: error },
         'cache store invalidation failed',
       );
     }
