@@ -431,11 +431,7 @@ export class ResponseCache {
     try {
       await this.store.invalidate(tag);
     } catch (error) {
-      this.failures.error(
-        'invalidate',
-        { err: error },
-        'cache store invalidation failed',
-      );
+      this.failures.error('invalidate', { err: error }, 'cache store invalidation failed');
     }
   }
 }
