@@ -118,6 +118,20 @@ function authenticateHook(scheme: AuthScheme, options: AuthOptions, route: strin
     done();
   };
 
+  // Inside a promise callback a throw would be an unhandled rejection, so it goes to done.
+  const settleOrFail = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    result: AuthResult,
+    done: HookHandlerDoneFunction,
+  ) => {
+    try {
+      settle(request, reply, result, done);
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+
   // A callback hook, so a scheme that returns without I/O (a cached token) costs no promise.
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     // A client must never supply the headers that carry forwarded claims itself.
@@ -133,7 +147,7 @@ function authenticateHook(scheme: AuthScheme, options: AuthOptions, route: strin
     }
     if (result instanceof Promise) {
       result.then(
-        (settled) => settle(request, reply, settled, done),
+        (settled) => settleOrFail(request, reply, settled, done),
         (error: Error) => done(error),
       );
       return;

@@ -138,7 +138,14 @@ export class ResponseCache {
     const lookup: Lookup = { base: target + credential, tag, personal: credential !== '' };
     const found = this.lookup(request, lookup.base);
     if (found instanceof Promise) {
-      found.then((result) => this.afterLookup(request, reply, lookup, result, done), done);
+      // A throw inside the callback would be an unhandled rejection, so it goes to done.
+      found.then((result) => {
+        try {
+          this.afterLookup(request, reply, lookup, result, done);
+        } catch (error) {
+          done(error as Error);
+        }
+      }, done);
     } else {
       this.afterLookup(request, reply, lookup, found, done);
     }
@@ -202,12 +209,17 @@ export class ResponseCache {
       return;
     }
     waiting.then((result) => {
-      const shared = this.usable(request, lookup.base, result);
-      if (shared) {
-        this.serve(request, reply, shared);
+      try {
+        const shared = this.usable(request, lookup.base, result);
+        if (shared) {
+          this.serve(request, reply, shared);
+          return;
+        }
+        this.markMiss(request, reply, lookup, undefined);
+      } catch (error) {
+        done(error as Error);
         return;
       }
-      this.markMiss(request, reply, lookup, undefined);
       done();
     }, done);
   }

@@ -110,8 +110,15 @@ export default definePlugin({
       limit.call(scope, request, reply).then(
         () => done(),
         (error: unknown) => {
+          let sent: boolean;
+          try {
+            sent = rejected(request, reply, error);
+          } catch (failure) {
+            done(failure as Error);
+            return;
+          }
           // A hook that sends the reply itself must not call done.
-          if (!rejected(request, reply, error)) {
+          if (!sent) {
             done(error as Error);
           }
         },
