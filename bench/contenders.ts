@@ -136,6 +136,16 @@ const get = (path: string, headers?: Record<string, string>) => async (): Promis
   headers,
 });
 
+/** Route keys of the JWT contenders; the limit is high enough never to reject. */
+const JWT_RATE_LIMIT_KEYS = '    auth: jwt\n    rate_limit: 1000000/min\n';
+const CACHE_KEYS = '    cache: 60s\n';
+
+const jwtRequest = async (): Promise<LoadRequest> => ({
+  method: 'GET',
+  path: PROXY_PATH,
+  headers: { authorization: `Bearer ${await benchToken()}` },
+});
+
 /** The proxy contenders, in the order the tables list them. */
 export const PROXY_CONTENDERS: Contender[] = [
   {
@@ -157,39 +167,27 @@ export const PROXY_CONTENDERS: Contender[] = [
     name: 'pactown-jwt-rate-limit',
     label: 'pactown, auth: jwt + rate_limit',
     group: 'gateway',
-    request: async () => ({
-      method: 'GET',
-      path: PROXY_PATH,
-      headers: { authorization: `Bearer ${await benchToken()}` },
-    }),
+    request: jwtRequest,
     start: (context) =>
-      startGateway(
-        context,
-        proxyRoute(context.upstreamUrl, '    auth: jwt\n    rate_limit: 1000000/min\n'),
-        { JWT_SECRET },
-      ),
+      startGateway(context, proxyRoute(context.upstreamUrl, JWT_RATE_LIMIT_KEYS), { JWT_SECRET }),
   },
   {
     name: 'pactown-cache',
     label: 'pactown, cache: 60s (hits)',
     group: 'gateway',
     request: get(PROXY_PATH),
-    start: (context) => startGateway(context, proxyRoute(context.upstreamUrl, '    cache: 60s\n')),
+    start: (context) => startGateway(context, proxyRoute(context.upstreamUrl, CACHE_KEYS)),
   },
   {
     name: 'pactown-jwt-rate-limit-redis',
     label: 'pactown, auth: jwt + rate_limit, counters in Redis',
     group: 'gateway',
-    request: async () => ({
-      method: 'GET',
-      path: PROXY_PATH,
-      headers: { authorization: `Bearer ${await benchToken()}` },
-    }),
+    request: jwtRequest,
     start: (context) =>
       startRedisGateway(
         context,
         redisStores(['limiter']),
-        proxyRoute(context.upstreamUrl, '    auth: jwt\n    rate_limit: 1000000/min\n'),
+        proxyRoute(context.upstreamUrl, JWT_RATE_LIMIT_KEYS),
         { JWT_SECRET },
       ),
   },
@@ -202,7 +200,7 @@ export const PROXY_CONTENDERS: Contender[] = [
       startRedisGateway(
         context,
         redisStores(['cache']),
-        proxyRoute(context.upstreamUrl, '    cache: 60s\n'),
+        proxyRoute(context.upstreamUrl, CACHE_KEYS),
       ),
   },
   {
