@@ -45,8 +45,8 @@ const JWT_SECRET = randomBytes(32).toString('hex');
 const STRIPE_SECRET = `whsec_${randomBytes(24).toString('base64url')}`;
 
 /**
- * The Redis that the `-redis` contenders share their state through: `REDIS_URL`, or the local
- * default. Each run writes below a key prefix of its own and deletes its keys when it stops.
+ * The Redis that the `-redis` contenders share their state through, `REDIS_URL` or else the
+ * local default. Each run writes below a key prefix of its own and deletes its keys when it stops.
  */
 const BENCH_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -64,7 +64,7 @@ function redisStores(concerns: string[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Starts a gateway whose config begins with `stores`; skips it when Redis does not respond. */
+/** Starts a gateway whose config begins with `stores`, or skips it when Redis does not respond. */
 async function startRedisGateway(
   context: ContenderContext,
   stores: string,
@@ -136,7 +136,7 @@ const get = (path: string, headers?: Record<string, string>) => async (): Promis
   headers,
 });
 
-/** Route keys of the JWT contenders; the limit is high enough never to reject. */
+/** Route keys of the JWT contenders. The limit is high enough never to reject. */
 const JWT_RATE_LIMIT_KEYS = '    auth: jwt\n    rate_limit: 1000000/min\n';
 const CACHE_KEYS = '    cache: 60s\n';
 

@@ -58,8 +58,8 @@ async function main(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    // An unknown or malformed option gets the whole usage text; a bad value gets its message
-    // alone, so the message stays in view.
+    // An unknown or malformed option prints the whole usage text. A bad value prints its
+    // message alone, so that the message stays in view.
     if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`${(error as Error).message}\n\n${command.help}`);
       return 2;

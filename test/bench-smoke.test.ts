@@ -51,7 +51,7 @@ test('bench harness runs every contender', async () => {
     result.name.endsWith('-redis'),
   );
   assert.equal(redisContenders.length, 3);
-  // The harness falls back to Redis on 127.0.0.1:6379; with REDIS_URL set it must be reachable.
+  // The harness falls back to Redis on 127.0.0.1:6379. With REDIS_URL set, that Redis must respond.
   if (process.env.REDIS_URL) {
     for (const result of redisContenders) {
       assert.equal(result.skipped, undefined, `${result.name} was skipped: ${result.skipped}`);

@@ -111,8 +111,8 @@ function placeStorage(
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)$/i;
 
 /**
- * Warns about route targets on a loopback address: inside the container that address is the
- * container, not the host, so such a route would reach nothing.
+ * Warns about route targets on a loopback address. Inside the container that address is the
+ * container itself, not the host, so such a route would reach nothing.
  */
 function loopbackTargetNotes(yaml: string): string[] {
   const routes = (parseDocument(yaml).toJS() as { routes?: unknown } | null)?.routes;

@@ -21,7 +21,7 @@ export interface SourceCheck {
   implicitVariables: string[];
 }
 
-/** Variables the gateway reads for its own settings, with defaults, so never required. */
+/** Variables the gateway reads for its own settings. They have defaults, so none is required. */
 const OWN_SETTINGS = new Set([
   'HOST',
   'PORT',
@@ -33,10 +33,12 @@ const OWN_SETTINGS = new Set([
 ]);
 
 /**
- * A stand-in for an implicit variable that is unset here: long, and made only of characters that
- * base64 and hex secret formats accept, so that the checks that read it pass.
+ * A stand-in for an implicit variable that is unset here: 64 letters and digits, which pass
+ * length checks and decode as base64.
  */
-const PLACEHOLDER = 'DEPLOYPLACEHOLDER0123456789abcdefDEPLOYPLACEHOLDER0123456789abcdef';
+// NOTE: a check that needs a particular format, such as a PEM key, still fails on the stand-in,
+// so deploy reports that variable as an error instead of listing it.
+const PLACEHOLDER = 'PactownDeployPlaceholder00000000'.repeat(2);
 
 const UNSET = /^environment variable (\S+) is not set and has no default$/;
 
@@ -50,7 +52,7 @@ export async function checkSourceConfig(
   source: DeploySource,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<SourceCheck> {
-  // Blank lines in front keep line numbers those of the Markdown file.
+  // Blank lines in front keep the line numbers of the Markdown file.
   const text = '\n'.repeat(source.firstLine - 1) + source.yaml;
   const referenced = new Set(referencedVariables(text));
   const reads = new Set<string>();

@@ -32,8 +32,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /**
    * Returns true for a key path, such as `routes[0].secret`, where an unset variable is not an
-   * error. The value stays empty and the problems that follow from it are not reported. For
-   * commands that read only part of the config, such as `pactown deliveries`.
+   * error. The value stays empty and the problems that follow from it are not reported. It
+   * serves commands that read only part of the config, such as `pactown deliveries`.
    */
   unsetAllowed?: (path: string) => boolean;
 }

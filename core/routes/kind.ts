@@ -45,8 +45,8 @@ export interface RouteKind {
   /** Copies the route for `/routes`, with secrets replaced by `"***"`. */
   describe?(route: RouteConfig): Record<string, unknown>;
   /**
-   * Path prefix of the route's Fastify scope, so `register` adds its handlers relative to it;
-   * none when absent.
+   * Path prefix of the route's Fastify scope, so that `register` adds its handlers relative to
+   * it. Without it the scope has no prefix.
    */
   scopePrefix?(route: RouteConfig): string;
   /** Adds the route's handlers to `scope`, which already carries the route's policies. */

@@ -11,7 +11,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /**
  * Group commit for SQLite writes. The writes queued during one event-loop turn run in a single
  * IMMEDIATE transaction, so one sync of the write-ahead log covers all of them. Each write runs in
- * its own savepoint: a write that throws rolls back and rejects only its own caller. A failed
+ * its own savepoint, so a write that throws rolls back and rejects only its own caller. A failed
  * commit rejects every caller of the batch. A promise settles only after its batch committed, so
  * a caller that acknowledges on resolve acknowledges durable data.
  */
@@ -36,7 +36,7 @@ export class SqliteGroupCommit {
     });
   }
 
-  /** Commits the queued writes now; the owner calls it before closing the connection. */
+  /** Commits the queued writes now. The owner calls it before closing the connection. */
   flush(): void {
     this.scheduled = false;
     const batch = this.queue;

@@ -100,7 +100,7 @@ export class ResponseCache {
     this.statuses = new Set(options.statuses);
   }
 
-  // Callback hooks, not async ones: a hit from an in-process store is served without a promise.
+  // Callback hooks, not async ones, so that a hit from an in-process store costs no promise.
   readonly onRequest = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -402,7 +402,7 @@ export class ResponseCache {
     await this.set(key, entry, tags);
   }
 
-  /** Reads an entry, treating a store failure as a miss; synchronous when the store is. */
+  /** Reads an entry and treats a store failure as a miss. It is synchronous when the store is. */
   private get(key: string): CacheEntry | undefined | Promise<CacheEntry | undefined> {
     let entry: CacheEntry | undefined | Promise<CacheEntry | undefined>;
     try {

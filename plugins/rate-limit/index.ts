@@ -105,7 +105,7 @@ export default definePlugin({
       }
       return false;
     };
-    // A callback hook: an async one would add a promise per request to the limiter's own.
+    // A callback hook, because an async one would add a promise per request to the limiter's own.
     scope.addHook('onRequest', (request, reply, done) => {
       limit.call(scope, request, reply).then(
         () => done(),
