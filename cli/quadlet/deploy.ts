@@ -100,12 +100,7 @@ export async function deploy(request: DeployRequest): Promise<DeployResult> {
     deployment,
     warnings: issues.filter((issue) => issue.severity === 'warning'),
     notes: config.notes,
-    unsetVariables: [
-      ...check.unsetVariables,
-      ...check.implicitVariables.filter(
-        (name) => !check.unsetVariables.includes(name) && !(request.env ?? process.env)[name],
-      ),
-    ],
+    unsetVariables: check.unsetVariables,
   };
 }
 

@@ -12,7 +12,10 @@ import type { DeploySource } from './source.js';
 export interface SourceCheck {
   /** Whether this gateway build has a `storage:` config section. */
   storageSection: boolean;
-  /** Variables with no value here and no default; the gateway checks them when it starts. */
+  /**
+   * Variables with no value here and no default, referenced or read by a check. The gateway
+   * checks them when it starts.
+   */
   unsetVariables: string[];
   /**
    * Variables that the config's checks read without a `${...}` reference, such as `JWT_SECRET`
@@ -75,7 +78,7 @@ export async function checkSourceConfig(
   }
   return {
     storageSection: hasStorageSection(result.registry),
-    unsetVariables: result.unset,
+    unsetVariables: [...result.unset, ...implicitUnset],
     implicitVariables: implicit.sort(),
   };
 }
