@@ -17,6 +17,7 @@ export type { GatewayConfig, PluginRef, RouteConfig, ServerConfig } from './conf
 export {
   DURATION_PATTERN,
   durationSchema,
+  formatDuration,
   parseDuration,
   parseRate,
   parseSize,

@@ -107,6 +107,11 @@ export interface PolicyPlugin<O = unknown> extends PluginDescriptorBase<'policy'
    */
   expandShorthand?(value: unknown): unknown;
   /**
+   * Returns expanded options as `/routes` shows them, in units the config reads back, such as a
+   * window of `60s` where the options hold 60000 milliseconds. Without it they are shown as held.
+   */
+  describeOptions?(options: O): unknown;
+  /**
    * Checks the expanded options of one route at config load, beyond what `optionsSchema` can
    * express: a secret read from the environment, a file that must exist, another plugin the
    * policy builds on. Each problem becomes a config error with its line and column.

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { builtinLoadOptions } from '../cli/builtins.js';
 import { createGateway, loadConfig } from '../core/index.js';
-import { rawRequest, startGatewayFor, startUpstream, writeConfig } from './helpers.js';
+import {
+  loadTestConfig,
+  rawRequest,
+  startGatewayFor,
+  startUpstream,
+  writeConfig,
+} from './helpers.js';
 
 /** Writes raw bytes to the gateway and returns the status line of its response. */
 function sendRaw(url: string, bytes: string): Promise<string> {
@@ -90,6 +96,29 @@ describe('service endpoints', () => {
     assert.equal(route.plugins[0].options.opaque, '***');
     assert.equal(route.plugins[0].options.api_key, '***');
     assert.equal(route.plugins[0].name, 'signer');
+  });
+
+  it('routes show durations with units', async (t) => {
+    const { url } = await startGatewayFor(
+      t,
+      'routes:\n  - path: /a\n    target: http://127.0.0.1:9\n    rate_limit: 100/min\n    cache: { ttl: 1500ms }\n',
+    );
+    const [route] = JSON.parse((await rawRequest(url, { path: '/routes' })).body).routes;
+    const [limit, cache] = route.plugins;
+    assert.deepEqual(limit.options, {
+      max: 100,
+      window: '60s',
+      key: 'ip',
+      on_store_error: 'allow',
+    });
+    assert.equal(cache.options.ttl, '1500ms');
+    // Read back as a config, the shown options give the same limits.
+    const reloaded = await loadTestConfig(
+      `routes:\n  - path: /a\n    target: http://127.0.0.1:9\n    rate_limit: ${JSON.stringify(limit.options)}\n    cache: ${JSON.stringify(cache.options)}\n`,
+    );
+    const [reloadedLimit, reloadedCache] = reloaded.config.routes[0].policies;
+    assert.equal((reloadedLimit.options as { window: number }).window, 60_000);
+    assert.equal((reloadedCache.options as { ttl: number }).ttl, 1_500);
   });
 
   it('answers malformed requests with 400', async (t) => {

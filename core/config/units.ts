@@ -75,6 +75,14 @@ export function parseDuration(value: number | string): number {
   return Number(match[1]) * unit;
 }
 
+/**
+ * Formats milliseconds as a duration string that {@link parseDuration} reads back: `60s`, or
+ * `250ms` when the value is not a whole number of seconds.
+ */
+export function formatDuration(ms: number): string {
+  return Number.isInteger(ms / 1000) ? `${ms / 1000}s` : `${ms}ms`;
+}
+
 /** Parses a size into bytes; a bare number means bytes. */
 export function parseSize(value: number | string): number {
   if (typeof value === 'number') {

@@ -22,13 +22,17 @@ export function describeRoute(
   return {
     ...(redact({ ...described, path: route.path }) as Record<string, unknown>),
     kind: route.kind,
-    plugins: route.policies.map((ref) => ({
-      name: ref.name,
-      ...(ref.global ? { global: true } : {}),
-      options: redact(
-        redactWriteOnly(ref.options ?? {}, registry.get('policy', ref.name)?.optionsSchema),
-      ),
-    })),
+    plugins: route.policies.map((ref) => {
+      const policy = registry.get('policy', ref.name);
+      const options = ref.options ?? {};
+      return {
+        name: ref.name,
+        ...(ref.global ? { global: true } : {}),
+        options: redact(
+          redactWriteOnly(policy?.describeOptions?.(options) ?? options, policy?.optionsSchema),
+        ),
+      };
+    }),
   };
 }
 

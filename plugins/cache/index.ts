@@ -1,5 +1,6 @@
 import {
   definePlugin,
+  formatDuration,
   type OptionsIssue,
   PLUGIN_API_VERSION,
   type PluginCheckContext,
@@ -29,6 +30,7 @@ export default definePlugin({
   shorthandOrder: 30,
   optionsSchema: cacheOptionsSchema,
   expandShorthand: expandCacheOptions,
+  describeOptions: (options: CacheOptions) => ({ ...options, ttl: formatDuration(options.ttl) }),
   check: checkCacheOptions,
   async register(scope, options: CacheOptions, context) {
     const store = context.stores.cache(options.store);

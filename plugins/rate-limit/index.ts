@@ -4,6 +4,7 @@ import {
   errorBody,
   type FastifyReply,
   type FastifyRequest,
+  formatDuration,
   type OptionsIssue,
   PLUGIN_API_VERSION,
   type PluginCheckContext,
@@ -49,6 +50,10 @@ export default definePlugin({
   shorthandOrder: 20,
   optionsSchema: rateLimitOptionsSchema,
   expandShorthand: expandRateLimitOptions,
+  describeOptions: (options: RateLimitOptions) => ({
+    ...options,
+    window: formatDuration(options.window),
+  }),
   check: checkRateLimitOptions,
   async register(scope, options: RateLimitOptions, context) {
     const store = context.stores.limiter(options.store);
