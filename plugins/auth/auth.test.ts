@@ -72,6 +72,33 @@ test('auth in a plugins list', async (t) => {
   assert.equal(JSON.stringify(plugins).includes(secret), false, '/routes must not show the secret');
 });
 
+test('auth scheme resolving to nothing', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const file = writeConfig('');
+  const module = join(dirname(file), 'broken-scheme.mjs');
+  // The hook reads `ok` of the result after the promise settles, so this throws in a callback.
+  writeFileSync(
+    module,
+    `export default {
+  name: 'broken', kind: 'auth-scheme', apiVersion: 1,
+  create: () => ({ credentialHeaders: [], authenticate: async () => null }),
+};
+`,
+  );
+  const { url } = await startGatewayFor(
+    t,
+    `plugins: [${module}]\nroutes:\n  - path: /api/*\n    target: ${upstream.url}\n    auth: { scheme: broken }\n`,
+  );
+  const send = httpClient(t);
+  const first = await send(`${url}/api/a`);
+  assert.equal(first.status, 500);
+  const second = await send(`${url}/api/a`);
+  assert.equal(second.status, 500, 'the gateway still answers after the failure');
+  const health = await send(`${url}/health`);
+  assert.equal(health.status, 200);
+});
+
 test('auth with a community scheme', async (t) => {
   const upstream = await startUpstream();
   t.after(() => upstream.close());
