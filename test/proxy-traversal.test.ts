@@ -75,3 +75,45 @@ describe('path traversal', () => {
     assert.equal(hasDotSegment('/a/b..c/.d'), false);
   });
 });
+
+describe('backslash paths', () => {
+  let upstream: TestUpstream;
+  let gateway: Gateway;
+  let url: string;
+
+  before(async () => {
+    upstream = await startUpstream();
+    // The root route has no policies and the guarded one denies every client, so a path that
+    // the router gives to the root route must not reach the guarded path upstream.
+    const loaded = await loadTestConfig(`routes:
+  - path: /
+    target: ${upstream.url}
+  - path: /guarded
+    target: ${upstream.url}
+    plugins:
+      - ip-allow: { allow: [203.0.113.0/24] }
+`);
+    gateway = await createGateway(loaded, { logger: false });
+    url = await gateway.listen(0, '127.0.0.1');
+  });
+
+  after(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  for (const path of ['/guarded\\profile', '/guarded%5Cprofile', '/guarded%255cprofile', '/x\\y']) {
+    it(`rejects ${path} with 400`, async () => {
+      const before = upstream.requests.length;
+      const response = await rawRequest(url, { path });
+      assert.equal(response.status, 400);
+      assert.equal(JSON.parse(response.body).code, 'PACTOWN_ERR_PATH_TRAVERSAL');
+      assert.equal(upstream.requests.length, before, 'nothing reaches the upstream');
+    });
+  }
+
+  it('keeps the guarded route closed', async () => {
+    const response = await rawRequest(url, { path: '/guarded/profile' });
+    assert.equal(response.status, 403);
+  });
+});

@@ -464,7 +464,7 @@ type RouteHandler = (
 ) => unknown | Promise<unknown>;
 
 /** Path characters for which @fastify/http-proxy's mapping and checks change nothing. */
-const FAST_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+export const FAST_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 
 /**
  * Wraps the route handler that @fastify/http-proxy registers for a prefixed route. For a plain

@@ -15,8 +15,9 @@ import { errorBody } from '../errors.js';
 import type { JsonSchema } from '../plugin-api.js';
 import type { RouteKind, RouteRuntime } from '../routes/kind.js';
 import { enforceBodyLimit } from './body-limit.js';
-import { createForwarder, fastPathHandler } from './forward.js';
+import { createForwarder, type ForwardHooks, fastPathHandler } from './forward.js';
 import { setForwardedHeaders, stripHopByHop } from './headers.js';
+import { canShareProxyRoute, registerProxyTable } from './proxy-table.js';
 import { retryDelayFor } from './retry.js';
 import { hasDotSegment } from './traversal.js';
 import {
@@ -116,14 +117,17 @@ export const proxyRouteKind: RouteKind = {
     const match = parseRoutePath(route.path);
     return match.plainPrefix ? '' : match.prefix;
   },
-  // NOTE: each proxy route costs about 36 KiB of heap (a 2,000-route gateway, measured), half of
-  // it in find-my-way's trees for seven methods, so 10,000 routes need about 550 MiB of RSS.
+  canShare: canShareProxyRoute,
+  registerShared: registerProxyTable,
+  // NOTE: a route registered here costs about 36 KiB of heap (a 2,000-route gateway, measured),
+  // half of it in find-my-way's trees for seven methods. Routes in the shared table cost about
+  // 2.5 KiB, so only routes with policies, WebSocket or a body limit pay the full cost.
   async register(scope, route, runtime) {
     const options = proxyOptions(route, runtime);
     const match = parseRoutePath(route.path);
     const pool = lazyPool(options);
     runtime.onClose(() => pool.destroy());
-    scope.addHook('onRequest', rejectDotSegments(route.path));
+    scope.addHook('onRequest', rejectUnsafePaths(route.path));
     if (options.bodyLimit !== undefined) {
       scope.addHook('preHandler', enforceBodyLimit(options.bodyLimit, route.path));
     }
@@ -144,33 +148,44 @@ export const proxyRouteKind: RouteKind = {
 
 // A callback hook, not an async one: it runs on every request, and a promise per request costs
 // throughput while the check itself is synchronous.
-function rejectDotSegments(routePath: string) {
+function rejectUnsafePaths(routePath: string) {
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const url = request.raw.url ?? '/';
     const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
-    if ((path.includes('.') || path.includes('%')) && hasDotSegment(path)) {
-      request.log.warn({ route: routePath }, 'rejected a path with a dot segment');
-      reply
-        .code(400)
-        .send(
-          errorBody(
-            'PACTOWN_ERR_PATH_TRAVERSAL',
-            'path contains a "." or ".." segment, which proxy routes do not forward',
-            routePath,
-          ),
-        );
-      return;
+    if (!rejectedUnsafePath(query === -1 ? url : url.slice(0, query), reply, routePath)) {
+      done();
     }
-    done();
   };
+}
+
+/** A backslash, plain or percent-encoded once or more (`%5c`, `%255c`). */
+const BACKSLASH = /\\|%(25)*5c/i;
+
+/**
+ * Responds 400 when `path` has a `.` or `..` segment or a backslash in any encoding; returns
+ * whether it did. The router reads a backslash as part of a segment, while URL parsers upstream
+ * may read it as `/`, so such a path could reach a route whose policies it never passed.
+ */
+export function rejectedUnsafePath(path: string, reply: FastifyReply, routePath: string): boolean {
+  let reason: string | undefined;
+  if (BACKSLASH.test(path)) {
+    reason = 'path contains a backslash, which proxy routes do not forward';
+  } else if ((path.includes('.') || path.includes('%')) && hasDotSegment(path)) {
+    reason = 'path contains a "." or ".." segment, which proxy routes do not forward';
+  }
+  if (!reason) {
+    return false;
+  }
+  reply.request.log.warn({ route: routePath }, 'rejected an unsafe path');
+  reply.code(400).send(errorBody('PACTOWN_ERR_PATH_TRAVERSAL', reason, routePath));
+  return true;
 }
 
 /**
  * Returns the route's keep-alive pool to its target, created on the first request, so that a gateway
  * with thousands of routes starts without building thousands of pools.
  */
-function lazyPool(options: ProxyOptions) {
+export function lazyPool(options: ProxyOptions) {
   let pool: Pool | undefined;
   return {
     get: (): Dispatcher => {
@@ -226,7 +241,7 @@ function useFastPath(
 }
 
 /** Returns the `rewritePrefix` for @fastify/http-proxy: where the route's paths go upstream. */
-function rewritePrefixOf(match: RouteMatch, options: ProxyOptions): string {
+export function rewritePrefixOf(match: RouteMatch, options: ProxyOptions): string {
   const targetPath = options.target.pathname;
   const prefix = options.stripPath ? targetPath : joinPaths(targetPath, match.prefix);
   return prefix || '/';
@@ -266,27 +281,35 @@ function buildProxySettings(
         callback: (error: Error | null, data: Dispatcher.ResponseData) => void,
       ) => dispatcher().request(request, callback),
     },
-    replyOptions: {
-      timeout: options.timeoutMs,
-      queryString: (_search: string | undefined, url: string) => {
-        const index = url.indexOf('?');
-        return index === -1 ? '' : url.slice(index + 1);
-      },
-      rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => {
-        stripHopByHop(headers);
-        setForwardedHeaders(request, headers);
-        if (options.preserveHost && request.headers.host) {
-          headers.host = request.headers.host;
-        }
-        return headers;
-      },
-      rewriteHeaders: (headers: IncomingHttpHeaders) => stripHopByHop(headers),
-      retryDelay: retryDelayFor(options.retries),
-      onError: (reply: FastifyReply, { error }: { error: Error & { code?: string } }) =>
-        sendUpstreamError(reply, error, route.path),
-    },
+    replyOptions: replyOptionsFor(route, options),
     // The reply types of @fastify/reply-from's callbacks cover HTTP/2 servers, which routes never use.
   } as unknown as FastifyHttpProxyOptions;
+}
+
+/**
+ * Returns the @fastify/reply-from reply options of a route: timeout, query string, request and
+ * response header rewriting, retries and the error response.
+ */
+export function replyOptionsFor(route: RouteConfig, options: ProxyOptions): ForwardHooks {
+  return {
+    timeout: options.timeoutMs,
+    queryString: (_search: string | undefined, url: string) => {
+      const index = url.indexOf('?');
+      return index === -1 ? '' : url.slice(index + 1);
+    },
+    rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => {
+      stripHopByHop(headers);
+      setForwardedHeaders(request, headers);
+      if (options.preserveHost && request.headers.host) {
+        headers.host = request.headers.host;
+      }
+      return headers;
+    },
+    rewriteHeaders: (headers: IncomingHttpHeaders) => stripHopByHop(headers),
+    retryDelay: retryDelayFor(options.retries),
+    onError: (reply: FastifyReply, { error }: { error: Error & { code?: string } }) =>
+      sendUpstreamError(reply, error, route.path),
+  };
 }
 
 function stripPlainPrefix(prefix: string, strip: boolean) {
@@ -317,7 +340,11 @@ function isBodyTooLarge(error: unknown): boolean {
   return false;
 }
 
-function sendUpstreamError(reply: FastifyReply, error: Error & { code?: string }, route: string) {
+export function sendUpstreamError(
+  reply: FastifyReply,
+  error: Error & { code?: string },
+  route: string,
+) {
   if (isBodyTooLarge(error)) {
     reply.request.log.warn({ route }, 'rejected a streamed body over the limit');
     reply.code(413).header('connection', 'close');

@@ -153,7 +153,7 @@ export function registerWebSocketHandling(
 const webSocketRoutesByRuntime = new WeakMap<RouteRuntime, boolean>();
 
 /** Checks whether any route of the gateway has `websocket: true`, once per gateway. */
-function hasWebSocketRoutes(runtime: RouteRuntime): boolean {
+export function hasWebSocketRoutes(runtime: RouteRuntime): boolean {
   let found = webSocketRoutesByRuntime.get(runtime);
   if (found === undefined) {
     found = runtime.config.routes.some((route) => route.raw.websocket === true);
@@ -164,22 +164,33 @@ function hasWebSocketRoutes(runtime: RouteRuntime): boolean {
 
 function rejectUpgrade(routePath: string) {
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    if (!isUpgradeRequest(request)) {
+    if (!rejectedUpgrade(request, reply, routePath)) {
       done();
-      return;
     }
-    request.log.warn({ route: routePath }, 'rejected an upgrade on a route without websocket');
-    const code = 'PACTOWN_ERR_WEBSOCKET_NOT_ENABLED';
-    reply
-      .code(WEBSOCKET_ERROR_CODES[code].status)
-      .send(
-        errorBody(
-          code,
-          'route does not accept WebSocket upgrades; set websocket: true on the route to proxy them',
-          routePath,
-        ),
-      );
   };
+}
+
+/** Answers an upgrade request on a route without `websocket: true`; returns whether it did. */
+export function rejectedUpgrade(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  routePath: string,
+): boolean {
+  if (!isUpgradeRequest(request)) {
+    return false;
+  }
+  request.log.warn({ route: routePath }, 'rejected an upgrade on a route without websocket');
+  const code = 'PACTOWN_ERR_WEBSOCKET_NOT_ENABLED';
+  reply
+    .code(WEBSOCKET_ERROR_CODES[code].status)
+    .send(
+      errorBody(
+        code,
+        'route does not accept WebSocket upgrades; set websocket: true on the route to proxy them',
+        routePath,
+      ),
+    );
+  return true;
 }
 
 const guardedServers = new WeakSet<Server>();

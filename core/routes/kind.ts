@@ -51,4 +51,16 @@ export interface RouteKind {
   scopePrefix?(route: RouteConfig): string;
   /** Adds the route's handlers to `scope`, which already carries the route's policies. */
   register(scope: FastifyInstance, route: RouteConfig, runtime: RouteRuntime): Promise<void>;
+  /**
+   * Tells whether the route can be served by one handler shared with the other such routes of
+   * this kind, instead of Fastify routes of its own, which cost memory per route. `routes` is the
+   * gateway's whole route list.
+   */
+  canShare?(route: RouteConfig, routes: readonly RouteConfig[]): boolean;
+  /** Adds the one handler that serves every route for which `canShare` returned true. */
+  registerShared?(
+    scope: FastifyInstance,
+    routes: RouteConfig[],
+    runtime: RouteRuntime,
+  ): Promise<void>;
 }

@@ -19,11 +19,18 @@ declare module 'fastify' {
     /** The path of the config route that registered this Fastify route, as written. */
     pactownRoute?: string;
   }
+  interface FastifyRequest {
+    /** The config route that a shared handler chose for this request; null elsewhere. */
+    pactownRoute: string | null;
+  }
 }
 
 /** Returns the route path a request matched, as written in the config. */
 export function routeOf(request: FastifyRequest): string | undefined {
-  return (request.routeOptions.config as { pactownRoute?: string } | undefined)?.pactownRoute;
+  return (
+    request.pactownRoute ??
+    (request.routeOptions.config as { pactownRoute?: string } | undefined)?.pactownRoute
+  );
 }
 
 /**

@@ -16,7 +16,7 @@ import { errorBody } from '../errors.js';
 import type { PluginContext, RoutePluginContext } from '../plugin-api.js';
 import { namedPlugin } from '../proxy/plugin-name.js';
 import { PluginRegistry } from '../registry.js';
-import type { RouteRuntime } from '../routes/kind.js';
+import type { RouteKind, RouteRuntime } from '../routes/kind.js';
 import { registerServiceEndpoints } from './endpoints.js';
 import { installErrorHandlers, routeOf } from './error-handler.js';
 import { createRedactor } from './redact.js';
@@ -104,13 +104,28 @@ export class GatewayBuilder {
       env: this.env,
       onClose: (task) => this.closeTasks.push(task),
     };
+    app.decorateRequest('pactownRoute', null);
+    const shared = new Map<RouteKind, RouteConfig[]>();
     for (const route of this.config.routes) {
       const kind = this.registry.routeKind(route.kind)!;
+      if (kind.registerShared && kind.canShare?.(route, this.config.routes)) {
+        const routes = shared.get(kind) ?? [];
+        routes.push(route);
+        shared.set(kind, routes);
+        continue;
+      }
       await app.register(
         namedPlugin(`pactown-route ${route.path}`, (scope) =>
           this.registerRoute(scope, route, runtime),
         ),
         { prefix: kind.scopePrefix?.(route) ?? '' },
+      );
+    }
+    for (const [kind, routes] of shared) {
+      await app.register(
+        namedPlugin(`pactown-shared-${kind.name}-routes`, (scope) =>
+          kind.registerShared!(scope, routes, runtime),
+        ),
       );
     }
     app.addHook('onClose', async () => {
