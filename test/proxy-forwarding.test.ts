@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createGateway, type Gateway } from '../core/index.js';
 import { loadTestConfig, rawRequest, startUpstream, type TestUpstream } from './helpers.js';
@@ -11,7 +12,7 @@ describe('proxy forwarding', () => {
   before(async () => {
     upstream = await startUpstream();
     const loaded = await loadTestConfig(
-      `server:\n  trust_proxy: [10.0.0.0/8]\nroutes:\n  - path: /api/v1\n    target: ${upstream.url}/base\n  - path: /keep\n    target: ${upstream.url}\n    strip_path: false\n    preserve_host: true\n`,
+      `server:\n  trust_proxy: [10.0.0.0/8]\nroutes:\n  - path: /api/v1\n    target: ${upstream.url}/base\n  - path: /keep\n    target: ${upstream.url}\n    strip_path: false\n    preserve_host: true\n  - path: /own\n    target: ${upstream.url}\n    plugins: [request-id]\n`,
     );
     gateway = await createGateway(loaded, { logger: false });
     url = await gateway.listen(0, '127.0.0.1');
@@ -42,6 +43,32 @@ describe('proxy forwarding', () => {
       assert.equal(received.url, '/base/items/42?b=2&a=1&a=%20x&flag');
       assert.equal(received.headers['x-custom'], 'yes');
       assert.equal(received.body.toString('utf8'), body ?? '');
+    });
+  }
+
+  for (const path of ['/api/v1/up', '/own/up']) {
+    it(`answers Expect: 100-continue on ${path}`, async () => {
+      const body = 'x'.repeat(2048);
+      const { port } = new URL(url);
+      const socket = connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.startsWith('HTTP/1.1 100')) {
+          // As curl does: the body follows the interim response.
+          text = '';
+          socket.write(body);
+        }
+      });
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+      );
+      await new Promise((resolve) => socket.on('close', resolve));
+      assert.match(text, /^HTTP\/1\.1 200/);
+      const received = upstream.requests.at(-1)!;
+      assert.equal(received.body.length, body.length);
+      assert.equal(received.headers.expect, undefined);
     });
   }
 

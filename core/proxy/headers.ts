@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 
-/** Hop-by-hop headers (RFC 9110 section 7.6.1), never forwarded in either direction. */
+/** Hop-by-hop headers (RFC 9110 section 7.6.1) and `Expect`, never forwarded in either direction. */
 export const HOP_BY_HOP_HEADERS = [
   'connection',
   'keep-alive',
@@ -12,6 +12,8 @@ export const HOP_BY_HOP_HEADERS = [
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // Node answers `Expect: 100-continue` to the client itself, and undici rejects the header.
+  'expect',
 ];
 
 /** Removes hop-by-hop headers and every header that `Connection` names. */
