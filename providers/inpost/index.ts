@@ -13,6 +13,7 @@ import {
   type InpostMode,
   type InpostOptions,
   inpostOptionsSchema,
+  signedStringOf,
 } from './schema.js';
 import { verifyShipx } from './shipx.js';
 import { verifyInpostHmac, verifyInpostLegacy } from './signed.js';
@@ -25,6 +26,7 @@ function modeOf(options: InpostOptions): InpostMode {
 const MODE_KEYS: Record<string, InpostMode> = {
   allow: 'shipx',
   token: 'shipx',
+  signed: 'hmac',
   require_timestamp: 'hmac',
 };
 
@@ -38,6 +40,12 @@ function checkInpost(options: InpostOptions & WebhookProviderOptions): WebhookOp
         message: `${key}: applies to mode: ${owner} only, not ${mode}`,
       });
     }
+  }
+  if (options.signed !== undefined && options.require_timestamp !== undefined) {
+    problems.push({
+      path: ['require_timestamp'],
+      message: 'require_timestamp is the older name of signed; keep only signed',
+    });
   }
   if (mode === 'shipx' && options.secrets.length > 0) {
     problems.push({
@@ -77,7 +85,7 @@ function createInpost(
     };
   }
   if (mode === 'hmac') {
-    const settings = { ...options, requireTimestamp: options.require_timestamp ?? false };
+    const settings = { ...options, signed: signedStringOf(options) };
     return { verify: (request) => verifyInpostHmac(request, settings) };
   }
   return { verify: (request) => verifyInpostLegacy(request, options) };
@@ -101,6 +109,12 @@ export default definePlugin({
     const mode = modeOf(options);
     if (mode === 'shipx') {
       return {};
+    }
+    if (mode === 'hmac' && signedStringOf(options) === 'body') {
+      return {
+        'x-inpost-signature': hmacSha256(secret, body).toString('base64'),
+        'x-inpost-event-id': id,
+      };
     }
     if (mode === 'hmac') {
       return {

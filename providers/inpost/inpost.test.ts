@@ -125,13 +125,35 @@ describe('inpost hmac mode', () => {
     return provider.verify(webhookRequest({ body: PAYLOAD, headers, now }));
   }
 
-  test('accepts a signature over the body', async () => {
-    const result = await verify({
-      'x-inpost-signature': base64Hmac(SECRET, PAYLOAD),
-      'x-inpost-event-id': 'ev-1',
-      'x-inpost-topic': 'shipment.delivered',
-    });
-    assert.deepEqual(result, { ok: true, eventId: 'ev-1', eventType: 'shipment.delivered' });
+  test('accepts a body signature when configured', async () => {
+    for (const options of [{ signed: 'body' }, { require_timestamp: false }]) {
+      const result = await verify(
+        {
+          'x-inpost-signature': base64Hmac(SECRET, PAYLOAD),
+          'x-inpost-event-id': 'ev-1',
+          'x-inpost-topic': 'shipment.delivered',
+          'x-inpost-timestamp': 'not signed, so not read',
+        },
+        options,
+      );
+      assert.deepEqual(result, { ok: true, eventId: 'ev-1', eventType: 'shipment.delivered' });
+    }
+  });
+
+  test('rejects a timestamp moved into the body', async () => {
+    // A request signed over `<t>.<body>`, resent without the header and with `<t>.` put in front
+    // of the body, has a body whose plain HMAC is the original signature.
+    const t = nowSeconds() - 30 * 86_400;
+    const provider = await createProvider(inpost, { mode: 'hmac', secrets: [SECRET] });
+    const forged = `${t}.${PAYLOAD}`;
+    const result = await provider.verify(
+      webhookRequest({
+        body: forged,
+        headers: { 'x-inpost-signature': base64Hmac(SECRET, forged) },
+        now: nowSeconds(),
+      }),
+    );
+    assert.equal(!result.ok && result.reason, 'timestamp_missing');
   });
 
   test('accepts a signature over timestamp and body', async () => {
@@ -151,12 +173,11 @@ describe('inpost hmac mode', () => {
     assert.equal(!result.ok && result.reason, 'signature_mismatch');
   });
 
-  test('requires the timestamp when configured', async () => {
-    const result = await verify(
-      { 'x-inpost-signature': base64Hmac(SECRET, PAYLOAD) },
-      { require_timestamp: true },
-    );
-    assert.equal(!result.ok && result.reason, 'timestamp_missing');
+  test('requires the timestamp by default', async () => {
+    for (const options of [{}, { require_timestamp: true }, { signed: 'timestamp_body' }]) {
+      const result = await verify({ 'x-inpost-signature': base64Hmac(SECRET, PAYLOAD) }, options);
+      assert.equal(!result.ok && result.reason, 'timestamp_missing');
+    }
   });
 
   test('rejects replays outside the tolerance', async () => {
@@ -203,7 +224,10 @@ describe('inpost hmac mode', () => {
       ],
       [
         'wrong secret',
-        { 'x-inpost-signature': base64Hmac('other', PAYLOAD) },
+        {
+          'x-inpost-signature': base64Hmac('other', `${nowSeconds()}.${PAYLOAD}`),
+          'x-inpost-timestamp': String(nowSeconds()),
+        },
         'signature_mismatch',
       ],
     ];
@@ -251,6 +275,7 @@ describe('inpost route checks', () => {
   test('accepts the documented shapes', () => {
     assert.deepEqual(check({ mode: 'shipx', token: 'abc', allow: ['91.216.25.0/24'] }), []);
     assert.deepEqual(check({ mode: 'hmac', secrets: ['x'], require_timestamp: true }), []);
+    assert.deepEqual(check({ mode: 'hmac', secrets: ['x'], signed: 'body' }), []);
     assert.deepEqual(check({ secrets: ['x'] }), []);
   });
 
@@ -259,6 +284,11 @@ describe('inpost route checks', () => {
       check(options).map((problem) => problem.path.join('.'));
     assert.deepEqual(paths({ mode: 'hmac', secrets: ['x'], allow: ['1.2.3.4'] }), ['allow']);
     assert.deepEqual(paths({ mode: 'shipx', require_timestamp: true }), ['require_timestamp']);
+    assert.deepEqual(paths({ mode: 'legacy', signed: 'body' }), ['signed']);
+    assert.deepEqual(
+      paths({ mode: 'hmac', secrets: ['x'], signed: 'body', require_timestamp: true }),
+      ['require_timestamp'],
+    );
     assert.deepEqual(paths({ mode: 'shipx', allow: ['1.2.3.4', 'nope'] }), ['allow.1']);
     assert.deepEqual(paths({ mode: 'shipx', secrets: ['x'] }), ['secret']);
     assert.deepEqual(paths({ mode: 'shipx', token: '' }), ['token']);

@@ -11,8 +11,24 @@ export interface InpostOptions {
   allow?: string[];
   /** shipx: secret token expected as `?token=` or as the path segment after the route path. */
   token?: string;
-  /** hmac: reject requests without `x-inpost-timestamp` (no replay protection without it). */
+  /**
+   * hmac: the string InPost signs for this client, `<x-inpost-timestamp>.<body>` (the default)
+   * or the raw body. InPost sets it per client, so a request cannot choose it.
+   */
+  signed?: InpostSignedString;
+  /** hmac: the older name of `signed`; true means `timestamp_body`, false means `body`. */
   require_timestamp?: boolean;
+}
+
+/** The string an InPost Group API signature covers. */
+export type InpostSignedString = 'timestamp_body' | 'body';
+
+/** Returns the signed string of an hmac route: `signed`, else `require_timestamp`, else `timestamp_body`. */
+export function signedStringOf(options: InpostOptions): InpostSignedString {
+  if (options.signed) {
+    return options.signed;
+  }
+  return options.require_timestamp === false ? 'body' : 'timestamp_body';
 }
 
 /** The mode of a route that sets no `mode:`. */
@@ -36,6 +52,10 @@ export const inpostOptionsSchema: JsonSchema = {
       'x-expected': 'a list of addresses or CIDR ranges, such as [91.216.25.0/24]',
     },
     token: { type: 'string', writeOnly: true },
+    signed: {
+      enum: ['timestamp_body', 'body'],
+      description: 'hmac: timestamp_body signs <x-inpost-timestamp>.<body>; body signs the body',
+    },
     require_timestamp: { type: 'boolean' },
   },
 };

@@ -13,6 +13,7 @@ import {
   type WebhookVerification,
   withinTolerance,
 } from '../../core/index.js';
+import type { InpostSignedString } from './schema.js';
 
 /** Reads `x-inpost-signature` once, or explains why it cannot be used. */
 function readSignatureHeader(
@@ -67,13 +68,14 @@ function checkTimestamp(
 }
 
 /**
- * Verifies an InPost Group API webhook: `x-inpost-signature` is base64 HMAC-SHA256 over the raw
- * body, or over `<x-inpost-timestamp>.<body>` when the timestamp header is sent (then also
- * checked against the tolerance). `requireTimestamp` rejects the untimestamped form.
+ * Verifies an InPost Group API webhook: `x-inpost-signature` is base64 HMAC-SHA256 over the
+ * string the route's `signed` names. With `timestamp_body`, the timestamp header is required and
+ * checked against the tolerance, so a request without it cannot pass off `<timestamp>.<body>`
+ * as its body. With `body`, the timestamp header is not signed and is ignored.
  */
 export function verifyInpostHmac(
   request: WebhookRequest,
-  options: WebhookProviderOptions & { requireTimestamp: boolean },
+  options: WebhookProviderOptions & { signed: InpostSignedString },
 ): WebhookVerification {
   const eventId = singleHeaderValue(request.headers, 'x-inpost-event-id');
   const header = readSignatureHeader(request, eventId);
@@ -87,17 +89,22 @@ export function verifyInpostHmac(
     });
   }
 
-  const timestamp = readSingleHeader(request.headers, 'x-inpost-timestamp');
-  if (timestamp.status === 'repeated') {
-    return reject('timestamp_malformed', 'X-InPost-Timestamp header sent more than once', {
-      eventId,
-    });
-  }
-  if (timestamp.status === 'missing' && options.requireTimestamp) {
-    return reject('timestamp_missing', 'missing X-InPost-Timestamp header', { eventId });
+  let prefix = '';
+  let timestamp: string | undefined;
+  if (options.signed === 'timestamp_body') {
+    const sent = readSingleHeader(request.headers, 'x-inpost-timestamp');
+    if (sent.status === 'repeated') {
+      return reject('timestamp_malformed', 'X-InPost-Timestamp header sent more than once', {
+        eventId,
+      });
+    }
+    if (sent.status === 'missing') {
+      return reject('timestamp_missing', 'missing X-InPost-Timestamp header', { eventId });
+    }
+    timestamp = sent.value;
+    prefix = `${timestamp}.`;
   }
 
-  const prefix = timestamp.status === 'present' ? `${timestamp.value}.` : '';
   const expected = options.secrets.map((secret) => hmacSha256(secret, prefix, request.body));
   if (!matchesAny(expected, [signature])) {
     return reject('signature_mismatch', 'X-InPost-Signature matches no configured secret', {
@@ -105,8 +112,8 @@ export function verifyInpostHmac(
     });
   }
 
-  if (timestamp.status === 'present') {
-    const problem = checkTimestamp(timestamp.value, request, options, eventId);
+  if (timestamp !== undefined) {
+    const problem = checkTimestamp(timestamp, request, options, eventId);
     if (problem) {
       return problem;
     }
