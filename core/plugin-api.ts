@@ -159,7 +159,11 @@ export type AuthResult =
 
 /** The client behind a request, as an auth scheme established it. */
 export interface Principal {
-  /** Stable identifier for logs and rate-limit keys: a subject, a key name, a user name. */
+  /**
+   * Stable identifier for logs, rate-limit and cache keys: a subject, a key name, a user name.
+   * Empty when the credential names nobody, such as a JWT without a string `sub`; the cache then
+   * bypasses a `principal` key instead of sharing one entry among such clients.
+   */
   id: string;
   scheme: string;
   claims?: Record<string, unknown>;

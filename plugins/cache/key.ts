@@ -122,7 +122,7 @@ export function credentialSuffix(request: FastifyRequest, parts: string[]): stri
 function credentialValue(request: FastifyRequest, part: string): string | undefined {
   if (part === 'principal') {
     const principal = request.principal;
-    return principal ? `${principal.scheme}:${principal.id}` : undefined;
+    return principal?.id ? `${principal.scheme}:${principal.id}` : undefined;
   }
   if (part === 'authorization' || part === 'cookie') {
     return firstHeader(request.headers[part]);

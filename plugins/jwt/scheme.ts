@@ -111,7 +111,7 @@ export class JwtScheme implements AuthScheme {
       return this.describeFailure(error as Error & { code?: string });
     }
     const principal: Principal = {
-      id: typeof payload.sub === 'string' ? payload.sub : 'unknown',
+      id: typeof payload.sub === 'string' ? payload.sub : '',
       scheme: 'jwt',
       claims: payload as Record<string, unknown>,
     };
