@@ -51,6 +51,21 @@ describe('sync delivery', () => {
     assert.ok(forwarded.headers['stripe-signature'], 'the original signature header is kept');
   });
 
+  test('encodes event ids that no header may carry', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const { url } = await startGatewayFor(t, stripeRoute(upstream.url));
+    for (const id of ['evt_\u{1F600}', 'evt_line\r\nx-injected: yes', 'evt_\u00e9']) {
+      const payload = JSON.stringify({ id, type: 'invoice.\u00fc', object: 'event' });
+      const response = await postStripe(url, payload);
+      assert.equal(response.status, 200, JSON.stringify(id));
+      const forwarded = upstream.requests.at(-1)!;
+      assert.equal(forwarded.headers['x-pactown-event-id'], encodeURIComponent(id));
+      assert.equal(forwarded.headers['x-pactown-event-type'], 'invoice.%C3%BC');
+      assert.equal(forwarded.headers['x-injected'], undefined);
+    }
+  });
+
   test('answers with the target status and body', async (t) => {
     const upstream = await startUpstream((_request, response) => {
       response.writeHead(201, { 'content-type': 'text/plain' });

@@ -23,12 +23,23 @@ export function forwardHeaders(event: VerifiedEvent): Record<string, string | st
   }
   headers['x-pactown-provider'] = event.provider;
   if (event.eventId !== undefined) {
-    headers['x-pactown-event-id'] = event.eventId;
+    headers['x-pactown-event-id'] = headerSafe(event.eventId);
   }
   if (event.eventType !== undefined) {
-    headers['x-pactown-event-type'] = event.eventType;
+    headers['x-pactown-event-type'] = headerSafe(event.eventType);
   }
   return headers as Record<string, string | string[]>;
+}
+
+/** Printable ASCII and tab: what a header value may carry as it is. */
+const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
+
+/**
+ * Returns `value` percent-encoded as UTF-8 when it has a character outside printable ASCII, such
+ * as an emoji or a line break in an event id read from the body, which no header may carry.
+ */
+export function headerSafe(value: string): string {
+  return HEADER_SAFE.test(value) ? value : encodeURIComponent(value);
 }
 
 /** A target's response. `body` is undefined when it was larger than the relay limit. */
