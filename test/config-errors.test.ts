@@ -164,6 +164,14 @@ const cases: BrokenCase[] = [
     path: '',
     message: /MAX_RETRIES is "many"/,
   },
+  {
+    name: 'MAX_RETRIES above the route limit',
+    yaml: 'routes:\n  - path: /api\n    target: http://127.0.0.1:1\n',
+    env: { MAX_RETRIES: '99' },
+    line: 1,
+    path: '',
+    message: /MAX_RETRIES is "99", expected a whole number from 0 to 10/,
+  },
 ];
 
 describe('broken config files', () => {

@@ -179,12 +179,13 @@ function normalizeDefaults(
   }
   if (env.MAX_RETRIES) {
     const count = Number(env.MAX_RETRIES);
-    if (Number.isInteger(count) && count >= 0) {
+    // The same range as a route's `retries:`, which the schema bounds.
+    if (Number.isInteger(count) && count >= 0 && count <= 10) {
       retries = count;
     } else {
       issue(
         [],
-        `environment variable MAX_RETRIES is "${env.MAX_RETRIES}", expected a whole number >= 0`,
+        `environment variable MAX_RETRIES is "${env.MAX_RETRIES}", expected a whole number from 0 to 10`,
       );
     }
   }
