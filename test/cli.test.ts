@@ -39,13 +39,14 @@ describe('pactown command', () => {
 
   it('routes prints the compiled table', () => {
     const file = writeConfig(
-      'routes:\n  - path: /api/v1\n    target: http://admin:pw@127.0.0.1:3000\n',
+      'routes:\n  - path: /api/v1\n    target: http://127.0.0.1:3000\n  - provider: stripe\n    secret: whsec_cli\n    target: http://127.0.0.1:3000/in?token=tok-cli\n',
     );
     const result = pactown(['routes', file, '--json']);
     assert.equal(result.code, 0, result.stderr);
     const table = JSON.parse(result.stdout);
     assert.equal(table.routes[0].path, '/api/v1');
-    assert.equal(table.routes[0].target, 'http://***@127.0.0.1:3000');
+    assert.equal(table.routes[1].target, 'http://127.0.0.1:3000/in?token=***');
+    assert.ok(!result.stdout.includes('whsec_cli'), 'the secret is hidden');
     const text = pactown(['routes', file]);
     assert.match(text.stdout, /\/api\/v1\s+proxy/);
   });

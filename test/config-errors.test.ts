@@ -165,6 +165,20 @@ const cases: BrokenCase[] = [
     message: /MAX_RETRIES is "many"/,
   },
   {
+    name: 'target with a password',
+    yaml: 'routes:\n  - path: /api\n    target: http://admin:hunter2@127.0.0.1:1\n',
+    line: 3,
+    path: 'routes[0].target',
+    message: /target contains user:password@, which is not sent upstream/,
+  },
+  {
+    name: 'target with a query string',
+    yaml: 'routes:\n  - path: /api\n    target: http://127.0.0.1:1/x?token=abc123\n',
+    line: 3,
+    path: 'routes[0].target',
+    message: /without a query or fragment, .*found "http:\/\/127\.0\.0\.1:1\/x\?token=\*\*\*"/,
+  },
+  {
     name: 'MAX_RETRIES above the route limit',
     yaml: 'routes:\n  - path: /api\n    target: http://127.0.0.1:1\n',
     env: { MAX_RETRIES: '99' },

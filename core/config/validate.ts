@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import type { FormatsPlugin } from 'ajv-formats';
 import type { JsonSchema } from '../plugin-api.js';
+import { redactUrl } from '../server/redact.js';
 import { type ConfigIssue, formatPath } from './issues.js';
 import type { ConfigSource } from './source.js';
 
@@ -257,7 +258,8 @@ function showValue(value: unknown): string {
   if (typeof value === 'object') {
     return 'a map';
   }
-  const text = JSON.stringify(value);
+  // A URL may carry a password or a token, which an error message must not repeat.
+  const text = JSON.stringify(typeof value === 'string' ? redactUrl(value) : value);
   return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
 }
 

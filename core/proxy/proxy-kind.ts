@@ -14,6 +14,7 @@ import { durationSchema, parseDuration, parseSize, sizeSchema } from '../config/
 import { errorBody } from '../errors.js';
 import type { JsonSchema } from '../plugin-api.js';
 import type { RouteKind, RouteRuntime } from '../routes/kind.js';
+import { checkTargetUserinfo } from '../routes/target.js';
 import { enforceBodyLimit } from './body-limit.js';
 import { createForwarder, type ForwardHooks, fastPathHandler } from './forward.js';
 import { setForwardedHeaders, stripHopByHop } from './headers.js';
@@ -86,7 +87,8 @@ const proxyProperties: Record<string, JsonSchema> = {
   target: {
     type: 'string',
     pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$',
-    'x-expected': 'an http:// or https:// URL such as http://127.0.0.1:3000',
+    'x-expected':
+      'an http:// or https:// URL without a query or fragment, such as http://127.0.0.1:3000',
   },
   timeout: durationSchema,
   retries: { type: 'integer', minimum: 0, maximum: 10 },
@@ -112,7 +114,7 @@ export const proxyRouteKind: RouteKind = {
       properties: { ...common, ...proxyProperties, ...webSocketRouteProperties },
     };
   },
-  check: (raw) => checkWebSocketKeys(raw),
+  check: (raw) => [...checkTargetUserinfo(raw), ...checkWebSocketKeys(raw)],
   scopePrefix(route) {
     const match = parseRoutePath(route.path);
     return match.plainPrefix ? '' : match.prefix;

@@ -50,6 +50,14 @@ function redactString(value: string, secretValues: Set<string>): string {
       text = text.split(secret).join(REDACTED);
     }
   }
+  return redactUrl(text);
+}
+
+/**
+ * Hides the user information and the values of secret-named query parameters of a URL; any
+ * other text is returned unchanged.
+ */
+export function redactUrl(text: string): string {
   if (!URL_SCHEME.test(text)) {
     return text;
   }

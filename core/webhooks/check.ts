@@ -1,5 +1,6 @@
 import type { PluginRegistry } from '../registry.js';
 import type { RouteIssue } from '../routes/kind.js';
+import { checkTargetUserinfo } from '../routes/target.js';
 import {
   needsSecret,
   providerCreateOptions,
@@ -18,6 +19,7 @@ export function checkWebhookRoute(
 ): RouteIssue[] {
   const settings = readWebhookSettings(raw, registry, env);
   return [
+    ...checkTargetUserinfo(raw),
     ...checkPath(settings.path, raw.path !== undefined),
     ...checkSecrets(settings),
     ...checkTolerance(settings),
