@@ -214,6 +214,38 @@ test('secrets never reach generated files', async (t) => {
   }
 });
 
+test('inline secrets fail before writing', async (t) => {
+  const out = join(tempDir(t), 'out');
+  const config = join(tempDir(t), 'routes.yaml');
+  writeFileSync(
+    config,
+    [
+      'admin:',
+      '  token: admin-token-written-inline-0123',
+      'routes:',
+      '  - path: /api/*',
+      '    target: http://10.0.0.9:9999',
+      '    auth: { scheme: api_key, keys: { ci: key-written-inline } }',
+      '  - provider: stripe',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML variable reference
+      '    secret: ${STRIPE_WEBHOOK_SECRET}',
+      '    target: http://10.0.0.9:9999/in',
+      '',
+    ].join('\n'),
+  );
+  const env = { STRIPE_WEBHOOK_SECRET: 'whsec_from_env' };
+  await assert.rejects(deploy(request(out, { source: config, env })), (error: Error) => {
+    assert.match(error.message, /contains 2 secrets as values/);
+    assert.match(error.message, /routes\.yaml:2 admin\.token/);
+    assert.match(error.message, /routes\.yaml:6 routes\[0\]\.auth\.keys\.ci/);
+    assert.ok(!error.message.includes('written-inline'), 'the message names no value');
+    return true;
+  });
+  assert.throws(() => readdirSync(out), /ENOENT/);
+  const allowed = await deploy(request(out, { source: config, env, allowInlineSecrets: true }));
+  assert.ok(allowed.notes.some((note) => note.includes('keep the file private')));
+});
+
 test('secret env values stay out with a valid config', async (t) => {
   const out = tempDir(t);
   const value = 'http://secret-upstream.internal:7777';

@@ -48,6 +48,9 @@ Options of deploy:
   --memory SIZE         memory limit of the gateway container (default 512m)
   --podman-version X.Y  oldest podman the units must run on (default 4.4; with --install, the
                         installed version)
+  --allow-inline-secrets
+                        write the config copy even when it contains secrets as values, not
+                        \${...} references (deploy fails on them otherwise)
   --install             check podman, then copy the units to ~/.config/containers/systemd
   --system              with --install, copy them to /etc/containers/systemd (run as root)`;
 
@@ -63,6 +66,7 @@ const OPTIONS = {
   'podman-version': { type: 'string' },
   install: { type: 'boolean' },
   system: { type: 'boolean' },
+  'allow-inline-secrets': { type: 'boolean' },
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -118,6 +122,7 @@ async function runDeploy(values: Values, positionals: string[]): Promise<number>
     port: values.port === undefined ? undefined : Number(values.port),
     memory: (values.memory as string | undefined) ?? '512m',
     podmanVersion: target,
+    allowInlineSecrets: values['allow-inline-secrets'] === true,
   });
   printResult(result, target);
   if (!installed) {

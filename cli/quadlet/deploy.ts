@@ -4,6 +4,7 @@ import { configuredPort, prepareConfigCopy } from './config-copy.js';
 import { DeployError } from './errors.js';
 import { formatLintIssues, type LintIssue, lintUnitFolder } from './lint.js';
 import type { PodmanVersion } from './podman.js';
+import { findInlineSecrets } from './secrets.js';
 import { readDeploySource } from './source.js';
 import { type Deployment, generateDeployment } from './units.js';
 import { checkSourceConfig } from './validate.js';
@@ -25,6 +26,8 @@ export interface DeployRequest {
   podmanVersion: PodmanVersion;
   /** Environment used to validate the config; never written to any file. */
   env?: NodeJS.ProcessEnv;
+  /** Writes the config copy even when it contains secrets as values, instead of failing. */
+  allowInlineSecrets?: boolean;
 }
 
 /** Files written and findings of {@link deploy}. */
@@ -56,11 +59,23 @@ export async function deploy(request: DeployRequest): Promise<DeployResult> {
 
   const source = readDeploySource(request.source);
   const check = await checkSourceConfig(source, request.env);
+  const inline = findInlineSecrets(source.yaml, source.firstLine);
+  const where = inline.map((secret) => `${basename(source.file)}:${secret.line} ${secret.path}`);
+  if (inline.length > 0 && !request.allowInlineSecrets) {
+    throw new DeployError(
+      `the config contains ${inline.length === 1 ? 'a secret' : `${inline.length} secrets`} as ${inline.length === 1 ? 'a value' : 'values'}, which deploy would copy into gateway.yaml:\n  ${where.join('\n  ')}\nwrite each as a reference such as \${STRIPE_WEBHOOK_SECRET} and set it in .env, or pass --allow-inline-secrets`,
+    );
+  }
   const config = prepareConfigCopy(source.yaml, {
     sourceName: basename(source.file),
     tenant: request.tenant,
     storageSection: check.storageSection,
   });
+  if (inline.length > 0) {
+    config.notes.push(
+      `gateway.yaml contains secrets as values (${where.join(', ')}), because --allow-inline-secrets was given; keep the file private`,
+    );
+  }
   const implicit = check.implicitVariables.filter((name) => !config.variables.includes(name));
   if (implicit.length > 0) {
     config.variables.push(...implicit);
