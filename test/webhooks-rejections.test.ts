@@ -298,3 +298,30 @@ routes:
     }
   });
 });
+
+test('server body limit covers webhook routes', async (t) => {
+  const loaded = await loadTestConfig(`
+server:
+  body_limit: 1kb
+routes:
+  - provider: stripe
+    secret: ${STRIPE_SECRET}
+  - provider: github
+    secret: ${GITHUB_SECRET}
+    body_limit: 4kb
+`);
+  const gateway = await createGateway(loaded, { logger: false, env: {} });
+  t.after(() => gateway.close());
+  const url = await gateway.listen(0, '127.0.0.1');
+  const body = Buffer.alloc(2048, 'a');
+  const stripe = await send(`${url}/webhooks/stripe`, {
+    body,
+    headers: { ...JSON_TYPE, 'stripe-signature': 't=1,v1=00' },
+  });
+  assert.equal(stripe.status, 413, 'the server limit applies to a route without its own');
+  const github = await send(`${url}/webhooks/github`, {
+    body,
+    headers: { ...JSON_TYPE, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` },
+  });
+  assert.equal(github.status, 401, "the route's own limit wins");
+});

@@ -46,8 +46,15 @@ async function registerWebhookRoute(
   const log = scope.log.child({ route: route.path, provider: settings.plugin.name });
   const endpoint = await prepareEndpoint(route, settings, runtime, log);
   const path = route.path.length > 1 ? route.path.replace(/\/+$/, '') : route.path;
+  // A `server.body_limit` that the config sets applies to every route; a route's own wins.
+  const serverLimit = (runtime.config.raw.server as { body_limit?: unknown } | undefined)
+    ?.body_limit;
+  const limit =
+    route.raw.body_limit === undefined && serverLimit !== undefined
+      ? runtime.config.server.bodyLimit
+      : settings.bodyLimit;
   await scope.register(async (inner) => {
-    useRawBodyParser(inner, settings.bodyLimit);
+    useRawBodyParser(inner, limit);
     addHandlers(inner, path, endpoint);
     if (servesSubpaths(settings.plugin, settings.providerOptions)) {
       addHandlers(inner, path === '/' ? '/*' : `${path}/*`, endpoint);
