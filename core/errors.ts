@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   },
   PACTOWN_ERR_BAD_REQUEST: { status: 400, message: 'Malformed request' },
   PACTOWN_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body exceeds the route body limit' },
+  PACTOWN_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request headers exceed the size limit' },
+  PACTOWN_ERR_REQUEST_TIMEOUT: { status: 408, message: 'Request was not received in time' },
   PACTOWN_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
   PACTOWN_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'Upstream did not respond in time' },
   PACTOWN_ERR_UPSTREAM_UNAVAILABLE: { status: 502, message: 'Upstream is unreachable or failed' },

@@ -15,7 +15,12 @@ import {
 } from './helpers.js';
 
 /** Writes raw bytes to the gateway and returns the status line of its response. */
-function sendRaw(url: string, bytes: string): Promise<string> {
+async function sendRaw(url: string, bytes: string): Promise<string> {
+  return (await sendRawWhole(url, bytes)).split('\r\n')[0];
+}
+
+/** Writes raw bytes to the gateway and returns its whole response as text. */
+function sendRawWhole(url: string, bytes: string): Promise<string> {
   const { port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1', () => socket.write(bytes));
@@ -23,8 +28,8 @@ function sendRaw(url: string, bytes: string): Promise<string> {
     socket.on('data', (data) => {
       received += data.toString('latin1');
     });
-    socket.on('end', () => resolve(received.split('\r\n')[0]));
-    socket.on('close', () => resolve(received.split('\r\n')[0]));
+    socket.on('end', () => resolve(received));
+    socket.on('close', () => resolve(received));
     socket.on('error', reject);
     socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
   });
@@ -117,6 +122,30 @@ describe('service endpoints', () => {
     const [reloadedLimit, reloadedCache] = reloaded.config.routes[0].policies;
     assert.equal((reloadedLimit.options as { window: number }).window, 60_000);
     assert.equal((reloadedCache.options as { ttl: number }).ttl, 1_500);
+  });
+
+  it('answers parser errors with JSON codes', async (t) => {
+    const { url } = await startGatewayFor(t, 'routes: []\n');
+    const cases: [string, string, string][] = [
+      [
+        'GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n',
+        '400',
+        'PACTOWN_ERR_BAD_REQUEST',
+      ],
+      [
+        `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        '431',
+        'PACTOWN_ERR_HEADERS_TOO_LARGE',
+      ],
+      ['GET /health HTTP/1.1\r\nHo st: x\r\n\r\n', '400', 'PACTOWN_ERR_BAD_REQUEST'],
+    ];
+    for (const [bytes, status, code] of cases) {
+      const response = await sendRawWhole(url, bytes);
+      assert.match(response, new RegExp(`^HTTP/1\\.1 ${status} `), bytes.slice(0, 60));
+      const body = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
+      assert.equal(body.code, code);
+      assert.ok(body.error.length > 0);
+    }
   });
 
   it('answers malformed requests with 400', async (t) => {

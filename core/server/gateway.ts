@@ -17,6 +17,7 @@ import type { PluginContext, RoutePluginContext } from '../plugin-api.js';
 import { namedPlugin } from '../proxy/plugin-name.js';
 import { PluginRegistry } from '../registry.js';
 import type { RouteKind, RouteRuntime } from '../routes/kind.js';
+import { handleClientError } from './client-errors.js';
 import { registerServiceEndpoints } from './endpoints.js';
 import { installErrorHandlers, routeOf } from './error-handler.js';
 import { createRedactor } from './redact.js';
@@ -70,6 +71,7 @@ export class GatewayBuilder {
       return503OnClosing: true,
       routerOptions: { maxParamLength: 8192 },
       requestIdHeader: 'x-request-id',
+      clientErrorHandler: handleClientError,
       // A malformed URL or content type fails before routing, so it gets the gateway's error shape here.
       frameworkErrors: (error, request, reply: FastifyReply) => {
         request.log.warn({ code: error.code, reason: error.message }, 'rejected request');
