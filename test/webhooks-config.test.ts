@@ -107,6 +107,11 @@ routes:
     assert.match(findIssue(issues, 'routes[0].secret').message, /empty string/);
   });
 
+  test('rejects a secret of only whitespace', async () => {
+    const issues = await issuesOf('routes:\n  - provider: github\n    secret: "   "\n');
+    assert.match(findIssue(issues, 'routes[0].secret').message, /only whitespace/);
+  });
+
   test('rejects an empty default secret', async () => {
     const issues = await issuesOf(`routes:\n  - provider: github\n    secret: \${GH_SECRET:-}\n`);
     assert.match(findIssue(issues, 'routes[0].secret').message, /empty string/);

@@ -54,11 +54,10 @@ function checkSecrets(settings: WebhookSettings): RouteIssue[] {
   }
   for (const [index, secret] of secrets.entries()) {
     const path = secretPath(secretSource, secrets.length, index);
-    if (secret === '') {
+    if (secret.trim() === '') {
       issues.push({
         path,
-        message:
-          'secret is an empty string, which anyone can sign with; set the environment variable it references to the real secret',
+        message: `secret is ${secret === '' ? 'an empty string' : 'only whitespace'}, which anyone can sign with; set the environment variable it references to the real secret`,
       });
       continue;
     }

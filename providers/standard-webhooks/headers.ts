@@ -77,6 +77,10 @@ export function readStandardHeaders(
       return value;
     }
   }
+  // The official libraries reject an empty id, and events without one would share a dedupe key.
+  if (id === '') {
+    return { reason: 'id_missing', message: `${prefix}id header is empty` };
+  }
   const timestamp = parseUnixSeconds(timestampText as string);
   if (timestamp === undefined) {
     return { reason: 'timestamp_malformed', message: `${prefix}timestamp is not unix seconds` };

@@ -78,6 +78,15 @@ describe('standard-webhooks provider', () => {
     const cases: [string, Record<string, string | string[]>, string][] = [
       ['no signature', { 'webhook-id': ID, 'webhook-timestamp': String(t) }, 'signature_missing'],
       ['no id', { 'webhook-timestamp': String(t), 'webhook-signature': good }, 'id_missing'],
+      [
+        'empty id',
+        {
+          'webhook-id': ' ',
+          'webhook-timestamp': String(t),
+          'webhook-signature': standardSignature(SECRET, '', t, PAYLOAD),
+        },
+        'id_missing',
+      ],
       ['no timestamp', { 'webhook-id': ID, 'webhook-signature': good }, 'timestamp_missing'],
       ['empty list', headersFor('', t), 'signature_missing'],
       ['no version', headersFor(value, t), 'signature_malformed'],
