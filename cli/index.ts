@@ -35,7 +35,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((candidate) => candidate.name === name);
   if (!command) {
-    console.error(`unknown command "${name}"\n\n${usage()}`);
+    // A subcommand typed on its own, such as `deploy` for `quadlet deploy`.
+    const parent = COMMANDS.find((candidate) =>
+      candidate.help.includes(`pactown ${candidate.name} ${name}`),
+    );
+    const hint = parent ? `; did you mean "pactown ${parent.name} ${name}"?` : '';
+    console.error(`unknown command "${name}"${hint}\n\n${usage()}`);
     return 1;
   }
   if (args.includes('--help') || args.includes('-h')) {

@@ -51,6 +51,13 @@ describe('pactown command', () => {
     assert.match(text.stdout, /\/api\/v1\s+proxy/);
   });
 
+  it('unknown command names its parent', () => {
+    const result = pactown(['deploy', 'routes.yaml']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /unknown command "deploy"; did you mean "pactown quadlet deploy"\?/);
+    assert.match(pactown(['nope']).stderr, /^unknown command "nope"\n/);
+  });
+
   it('init writes a config that validates', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pactown-init-'));
     const file = join(dir, 'routes.yaml');

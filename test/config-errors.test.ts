@@ -165,6 +165,13 @@ const cases: BrokenCase[] = [
     message: /MAX_RETRIES is "many"/,
   },
   {
+    name: 'queue key without delivery: queue',
+    yaml: 'routes:\n  - provider: github\n    secret: gh-secret\n    target: http://127.0.0.1:1\n    order: arrival\n',
+    line: 5,
+    path: 'routes[0].order',
+    message: /"order" applies with delivery: queue only/,
+  },
+  {
     name: 'target with a password',
     yaml: 'routes:\n  - path: /api\n    target: http://admin:hunter2@127.0.0.1:1\n',
     line: 3,

@@ -101,6 +101,16 @@ describe('service endpoints', () => {
     assert.equal(route.plugins[0].name, 'signer');
   });
 
+  it('answers 405 to other methods', async (t) => {
+    const { url } = await startGatewayFor(t, 'routes: []\n');
+    for (const path of ['/health', '/stats', '/routes']) {
+      const response = await rawRequest(url, { method: 'POST', path });
+      assert.equal(response.status, 405, path);
+      assert.equal(response.headers.allow, 'GET, HEAD');
+      assert.equal(JSON.parse(response.body).code, 'PACTOWN_ERR_METHOD_NOT_ALLOWED');
+    }
+  });
+
   it('routes show durations with units', async (t) => {
     const { url } = await startGatewayFor(
       t,

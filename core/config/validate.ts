@@ -206,6 +206,15 @@ function describe(error: ErrorObject, found: unknown): { message: string; hint?:
   switch (error.keyword) {
     case 'additionalProperties': {
       const name = String(error.params.additionalProperty);
+      const owner = (error.parentSchema?.['x-key-owners'] as Record<string, string> | undefined)?.[
+        name
+      ];
+      if (owner) {
+        return {
+          message: `"${name}" applies with ${owner} only`,
+          hint: `add ${owner} to the route, or remove "${name}"`,
+        };
+      }
       const allowed = Object.keys((error.parentSchema?.properties as object) ?? {});
       const suggestion = closest(name, allowed);
       return {

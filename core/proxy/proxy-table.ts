@@ -64,8 +64,9 @@ function covers(other: RouteMatch, prefix: string): boolean {
 const ownRoutesByList = new WeakMap<readonly RouteConfig[], RouteMatch[]>();
 
 /**
- * Tells whether the shared table can serve `route`. A route below one that keeps Fastify routes
- * of its own is not shared, because Fastify's router would send its requests to that route.
+ * Tells whether the shared table can serve `route`. A route at or below the path of one that
+ * keeps Fastify routes of its own, of any kind, is not shared, because Fastify's router could
+ * send its requests to that route.
  */
 export function canShareProxyRoute(route: RouteConfig, routes: readonly RouteConfig[]): boolean {
   if (!standalone(route)) {
@@ -73,8 +74,9 @@ export function canShareProxyRoute(route: RouteConfig, routes: readonly RouteCon
   }
   let own = ownRoutesByList.get(routes);
   if (!own) {
+    // Routes of every kind count, since a webhook or community route may register wildcards.
     own = routes
-      .filter((candidate) => candidate.kind === 'proxy' && !standalone(candidate))
+      .filter((candidate) => !standalone(candidate))
       .map((candidate) => parseRoutePath(candidate.path));
     ownRoutesByList.set(routes, own);
   }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { errorBody } from '../errors.js';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import type { PluginRegistry } from '../registry.js';
 import { redactWriteOnly } from './redact.js';
@@ -48,4 +49,16 @@ export function registerServiceEndpoints(
   app.get('/health', async () => ({ status: 'ok', routes: config.routes.length }));
   app.get('/stats', async () => stats.snapshot());
   app.get('/routes', async () => ({ routes: routeTable }));
+  for (const path of ['/health', '/stats', '/routes']) {
+    app.route({
+      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      url: path,
+      handler: (_request, reply) => {
+        reply
+          .code(405)
+          .header('allow', 'GET, HEAD')
+          .send(errorBody('PACTOWN_ERR_METHOD_NOT_ALLOWED', `${path} serves GET and HEAD only`));
+      },
+    });
+  }
 }

@@ -51,19 +51,30 @@ function routeObject(
   common: Record<string, JsonSchema>,
   plugin: WebhookProviderPlugin,
   mode: DeliveryMode | undefined,
-  modeNames: string[],
+  modes: DeliveryMode[],
 ): JsonSchema {
   const options = splitOptionsSchema(plugin);
+  const properties = {
+    ...options.properties,
+    ...mode?.routeProperties,
+    ...common,
+    ...webhookProperties(modes.map((candidate) => candidate.name)),
+  };
+  // Keys of the other delivery modes, so an error can name the mode a key needs.
+  const owners: Record<string, string> = {};
+  for (const other of modes) {
+    for (const key of Object.keys(other.routeProperties ?? {})) {
+      if (!(key in properties)) {
+        owners[key] = `delivery: ${other.name}`;
+      }
+    }
+  }
   const schema: JsonSchema = {
     type: 'object',
     additionalProperties: false,
     required: ['provider', ...options.required],
-    properties: {
-      ...options.properties,
-      ...mode?.routeProperties,
-      ...common,
-      ...webhookProperties(modeNames),
-    },
+    properties,
+    ...(Object.keys(owners).length > 0 ? { 'x-key-owners': owners } : {}),
   };
   if (Object.keys(options.rest).length > 0) {
     schema.allOf = [options.rest];
@@ -77,9 +88,8 @@ function providerSchema(
   plugin: WebhookProviderPlugin,
   modes: DeliveryMode[],
 ): JsonSchema {
-  const names = modes.map((mode) => mode.name);
   const fallback = modes.find((mode) => mode.name === DEFAULT_DELIVERY_MODE);
-  let schema = routeObject(common, plugin, fallback, names);
+  let schema = routeObject(common, plugin, fallback, modes);
   for (const mode of [...modes].reverse()) {
     schema = {
       if: {
@@ -87,7 +97,7 @@ function providerSchema(
         required: ['delivery'],
         properties: { delivery: { const: mode.name } },
       },
-      then: routeObject(common, plugin, mode, names),
+      then: routeObject(common, plugin, mode, modes),
       else: schema,
     };
   }

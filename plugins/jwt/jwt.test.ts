@@ -91,6 +91,22 @@ test('jwt rejects alg none', async (t) => {
   const response = await send(`${url}/api/orders`, { headers: bearer(unsigned) });
   assert.equal(response.status, 401);
   assert.equal(response.json().code, 'PACTOWN_ERR_AUTH_INVALID');
+  assert.match(String(response.headers['www-authenticate']), /^Bearer error="invalid_token"/);
+});
+
+test('jwt rejects an unknown crit header', async (t) => {
+  const { url, send } = await startJwtGateway(t);
+  // Signed by hand, because jose refuses to sign with a crit parameter it does not know.
+  const header = base64url({ alg: 'HS256', typ: 'JWT', crit: ['x-unknown'], 'x-unknown': 1 });
+  const payload = base64url({ sub: 'user-1', exp: Math.floor(Date.now() / 1000) + 3600 });
+  const signature = createHmac('sha256', SECRET).update(`${header}.${payload}`).digest('base64url');
+  const token = `${header}.${payload}.${signature}`;
+  const response = await send(`${url}/api/orders`, { headers: bearer(token) });
+  assert.equal(response.status, 401);
+  assert.equal(
+    response.json().error,
+    'the token uses an algorithm or a crit header that is not supported',
+  );
 });
 
 test('jwt rejects expired and future tokens', async (t) => {

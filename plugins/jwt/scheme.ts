@@ -159,8 +159,10 @@ export class JwtScheme implements AuthScheme {
       case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
         return this.invalid(`the token claims are invalid: ${error.message}`);
       case 'ERR_JOSE_ALG_NOT_ALLOWED':
-      case 'ERR_JOSE_NOT_SUPPORTED':
         return this.invalid('the token algorithm is not allowed on this route');
+      case 'ERR_JOSE_NOT_SUPPORTED':
+        // jose raises this for an unknown algorithm and for a `crit` header it cannot process.
+        return this.invalid('the token uses an algorithm or a crit header that is not supported');
       case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
         return this.invalid('the token signature is invalid');
       case 'ERR_JWKS_NO_MATCHING_KEY':
