@@ -54,7 +54,10 @@ describe('pactown command', () => {
   it('unknown command names its parent', () => {
     const result = pactown(['deploy', 'routes.yaml']);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /unknown command "deploy"; did you mean "pactown quadlet deploy"\?/);
+    assert.match(
+      result.stderr,
+      /unknown command "deploy"; did you mean "pactown quadlet deploy"\?/,
+    );
     assert.match(pactown(['nope']).stderr, /^unknown command "nope"\n/);
   });
 

@@ -206,13 +206,13 @@ function describe(error: ErrorObject, found: unknown): { message: string; hint?:
   switch (error.keyword) {
     case 'additionalProperties': {
       const name = String(error.params.additionalProperty);
-      const owner = (error.parentSchema?.['x-key-owners'] as Record<string, string> | undefined)?.[
-        name
-      ];
-      if (owner) {
+      const owners = (
+        error.parentSchema?.['x-key-owners'] as Record<string, string[]> | undefined
+      )?.[name];
+      if (owners) {
         return {
-          message: `"${name}" applies with ${owner} only`,
-          hint: `add ${owner} to the route, or remove "${name}"`,
+          message: `"${name}" applies with delivery: ${owners.join(' or ')} only`,
+          hint: `add delivery: ${owners[0]} to the route, or remove "${name}"`,
         };
       }
       const allowed = Object.keys((error.parentSchema?.properties as object) ?? {});

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { errorBody } from '../errors.js';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
+import { errorBody } from '../errors.js';
 import type { PluginRegistry } from '../registry.js';
 import { redactWriteOnly } from './redact.js';
 import type { GatewayStats } from './stats.js';

@@ -61,11 +61,11 @@ function routeObject(
     ...webhookProperties(modes.map((candidate) => candidate.name)),
   };
   // Keys of the other delivery modes, so an error can name the mode a key needs.
-  const owners: Record<string, string> = {};
+  const owners: Record<string, string[]> = {};
   for (const other of modes) {
     for (const key of Object.keys(other.routeProperties ?? {})) {
       if (!(key in properties)) {
-        owners[key] = `delivery: ${other.name}`;
+        owners[key] = [...(owners[key] ?? []), other.name];
       }
     }
   }
