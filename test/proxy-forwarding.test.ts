@@ -72,6 +72,24 @@ describe('proxy forwarding', () => {
     });
   }
 
+  it('accepts an absolute-form request target', async () => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.write(
+      'GET http://gateway.example/api/v1/abs?q=1 HTTP/1.1\r\nHost: ignored.example\r\nConnection: close\r\n\r\n',
+    );
+    await new Promise((resolve) => socket.on('close', resolve));
+    assert.match(text, /^HTTP\/1\.1 200/);
+    const received = upstream.requests.at(-1)!;
+    assert.equal(received.url, '/base/abs?q=1');
+    assert.equal(received.headers['x-forwarded-host'], 'gateway.example');
+  });
+
   it('rewrites Host and sets X-Forwarded headers', async () => {
     await rawRequest(url, { path: '/api/v1/x', headers: { host: 'gateway.example' } });
     const received = upstream.requests.at(-1)!;

@@ -21,6 +21,7 @@ import { handleClientError } from './client-errors.js';
 import { registerServiceEndpoints } from './endpoints.js';
 import { installErrorHandlers, routeOf } from './error-handler.js';
 import { createRedactor } from './redact.js';
+import { originForm } from './request-target.js';
 import { GatewayStats } from './stats.js';
 import { StoreSet } from './stores.js';
 
@@ -72,6 +73,7 @@ export class GatewayBuilder {
       routerOptions: { maxParamLength: 8192 },
       requestIdHeader: 'x-request-id',
       clientErrorHandler: handleClientError,
+      rewriteUrl: originForm,
       // A malformed URL or content type fails before routing, so it gets the gateway's error shape here.
       frameworkErrors: (error, request, reply: FastifyReply) => {
         request.log.warn({ code: error.code, reason: error.message }, 'rejected request');
