@@ -79,7 +79,10 @@ for (const [layout, policiesOf] of LAYOUTS) {
     it('rejects a path that maps to //', async () => {
       const response = await rawRequest(url, { path: '/api/v1//twice' });
       assert.equal(response.status, 400);
-      assert.equal(JSON.parse(response.body).route, '/api/v1');
+      const body = JSON.parse(response.body);
+      assert.equal(body.route, '/api/v1');
+      assert.equal(body.code, 'PACTOWN_ERR_PATH_TRAVERSAL');
+      assert.match(body.error, /path maps outside the route target/);
     });
 
     it('rewrites Location to the route prefix', async () => {

@@ -10,6 +10,7 @@ const PLACEHOLDER_ORIGIN = 'http://fastify-http-proxy.invalid';
 
 /** Creates the error the plugin raises for a destination outside the route: status 400. */
 function invalidDestination(): Error {
+  // The plugin's own message, which the error handler turns into PACTOWN_ERR_PATH_TRAVERSAL.
   return Object.assign(new Error('source/request contain invalid characters'), {
     statusCode: 400,
   });

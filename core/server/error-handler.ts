@@ -14,6 +14,13 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_REPLY_FROM_INVALID_DESTINATION: 'PACTOWN_ERR_PATH_TRAVERSAL',
 };
 
+/** The message of @fastify/http-proxy's error for a destination outside the route target. */
+const HTTP_PROXY_INVALID_DESTINATION = 'source/request contain invalid characters';
+
+/** What the gateway says instead. */
+export const INVALID_DESTINATION =
+  'path maps outside the route target: it has "//", an absolute URL or an encoded ".." segment';
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The path of the config route that registered this Fastify route, as written. */
@@ -39,6 +46,14 @@ export function routeOf(request: FastifyRequest): string | undefined {
  */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error.message === HTTP_PROXY_INVALID_DESTINATION) {
+      // @fastify/http-proxy raises this plain Error, with no code, for a path that maps outside
+      // the route target: `//` at the start of the mapped path, an absolute URL, an encoded `..`.
+      const route = routeOf(request);
+      request.log.warn({ route, code: 'PACTOWN_ERR_PATH_TRAVERSAL' }, 'rejected request');
+      reply.code(400).send(errorBody('PACTOWN_ERR_PATH_TRAVERSAL', INVALID_DESTINATION, route));
+      return;
+    }
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     const route = routeOf(request);
     const code =
