@@ -104,6 +104,18 @@ describe('proxy forwarding', () => {
     assert.equal(upstream.requests.at(-1)!.headers['x-forwarded-for'], '127.0.0.1');
   });
 
+  it('replaces X-Real-IP and drops Forwarded from an untrusted peer', async () => {
+    for (const path of ['/api/v1/x', '/own/x']) {
+      await rawRequest(url, {
+        path,
+        headers: { 'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6;proto=https' },
+      });
+      const received = upstream.requests.at(-1)!;
+      assert.equal(received.headers['x-real-ip'], '127.0.0.1', path);
+      assert.equal(received.headers.forwarded, undefined, path);
+    }
+  });
+
   it('strips hop-by-hop request headers', async () => {
     await rawRequest(url, {
       path: '/api/v1/x',

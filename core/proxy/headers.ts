@@ -31,8 +31,9 @@ export function stripHopByHop<T extends Record<string, unknown>>(headers: T): T 
 }
 
 /**
- * Sets `X-Forwarded-For`, `-Proto` and `-Host`. A chain sent by the client is kept only when the
- * client is a trusted proxy, so an untrusted peer cannot forge an address.
+ * Sets `X-Forwarded-For`, `-Proto`, `-Host` and `X-Real-IP`. A chain or a `Forwarded` header sent
+ * by the client is kept only when the client is a trusted proxy, so an untrusted peer cannot
+ * forge an address.
  */
 export function setForwardedHeaders(request: FastifyRequest, headers: IncomingHttpHeaders): void {
   // The socket is gone when the client aborted while a policy was still running.
@@ -41,6 +42,11 @@ export function setForwardedHeaders(request: FastifyRequest, headers: IncomingHt
   const chain = headers['x-forwarded-for'];
   headers['x-forwarded-for'] = trusted && chain ? `${chain}, ${peer}` : peer;
   headers['x-forwarded-proto'] = request.protocol;
+  headers['x-real-ip'] = trusted ? request.ip : peer;
+  // The client may send these itself, so they pass only from a trusted proxy.
+  if (!trusted && headers.forwarded !== undefined) {
+    delete headers.forwarded;
+  }
   const host = request.headers.host;
   if (host !== undefined) {
     headers['x-forwarded-host'] =
