@@ -56,6 +56,7 @@ export function deliveryConfig(
       keepAliveTimeout: 5_000,
       shutdownTimeout: 2_000,
       logLevel: 'silent',
+      accessLog: false,
     },
     pluginModules: [],
     globalPlugins: [],

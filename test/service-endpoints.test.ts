@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import { builtinLoadOptions } from '../cli/builtins.js';
 import { createGateway, loadConfig } from '../core/index.js';
 import {
@@ -99,6 +100,35 @@ describe('service endpoints', () => {
     assert.equal(route.plugins[0].options.opaque, '***');
     assert.equal(route.plugins[0].options.api_key, '***');
     assert.equal(route.plugins[0].name, 'signer');
+  });
+
+  it('writes an access log when enabled', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => lines.push(JSON.parse(line)) },
+    );
+    const loaded = await loadTestConfig(
+      `server:\n  access_log: true\nroutes:\n  - path: /a\n    target: ${upstream.url}\n`,
+    );
+    const gateway = await createGateway(loaded, { logger });
+    t.after(() => gateway.close());
+    const url = await gateway.listen(0, '127.0.0.1');
+    await rawRequest(url, { path: '/a/x?token=hidden-value' });
+    await rawRequest(url, { path: '/missing' });
+    const logged = lines.filter((line) => line.msg === 'request completed');
+    assert.equal(logged.length, 2, 'one line per response');
+    assert.deepEqual(
+      logged.map((line) => [line.method, line.path, line.status, line.route]),
+      [
+        ['GET', '/a/x', 200, '/a'],
+        ['GET', '/missing', 404, undefined],
+      ],
+    );
+    assert.equal(typeof logged[0].duration_ms, 'number');
+    assert.ok(!JSON.stringify(lines).includes('hidden-value'), 'the query string is not logged');
   });
 
   it('answers 405 to other methods', async (t) => {

@@ -157,6 +157,7 @@ function normalizeServer(
     keepAliveTimeout: parseDuration((raw.keep_alive_timeout as string | number | undefined) ?? 72),
     shutdownTimeout: parseDuration((raw.shutdown_timeout as string | number | undefined) ?? 10),
     logLevel: (raw.log_level as string | undefined) ?? env.LOG_LEVEL ?? 'info',
+    accessLog: (raw.access_log as boolean | undefined) ?? false,
   };
 }
 

@@ -44,6 +44,7 @@ const serverSchema: JsonSchema = {
     keep_alive_timeout: durationSchema,
     shutdown_timeout: durationSchema,
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    access_log: { type: 'boolean' },
   },
 };
 

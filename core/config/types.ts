@@ -37,6 +37,8 @@ export interface ServerConfig {
   /** Milliseconds that shutdown waits for in-flight requests before closing them. */
   shutdownTimeout: number;
   logLevel: string;
+  /** Whether every response is logged at info, as an access log. */
+  accessLog: boolean;
 }
 
 /** The whole validated config. */

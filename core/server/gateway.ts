@@ -85,6 +85,9 @@ export class GatewayBuilder {
     app.server.headersTimeout = server.headersTimeout;
     installErrorHandlers(app);
     this.countRequests(app);
+    if (server.accessLog) {
+      this.logResponses(app);
+    }
     const redact = createRedactor(this.env, variables);
     const stores: StoreSet = new StoreSet(
       this.registry,
@@ -172,6 +175,27 @@ export class GatewayBuilder {
       stores,
       env: this.env,
     };
+  }
+
+  /** Logs each response at info: method, path, status, route, duration and client address. */
+  private logResponses(app: FastifyInstance): void {
+    app.addHook('onResponse', (request, reply, done) => {
+      const url = request.raw.url ?? '/';
+      const query = url.indexOf('?');
+      request.log.info(
+        {
+          method: request.method,
+          // Only the path: a query string may carry a token.
+          path: query === -1 ? url : url.slice(0, query),
+          status: reply.statusCode,
+          route: routeOf(request),
+          duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+          remote: request.ip,
+        },
+        'request completed',
+      );
+      done();
+    });
   }
 
   private countRequests(app: FastifyInstance): void {
