@@ -178,6 +178,11 @@ describe('service endpoints', () => {
         'PACTOWN_ERR_HEADERS_TOO_LARGE',
       ],
       ['GET /health HTTP/1.1\r\nHo st: x\r\n\r\n', '400', 'PACTOWN_ERR_BAD_REQUEST'],
+      [
+        'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
+        '405',
+        'PACTOWN_ERR_METHOD_NOT_ALLOWED',
+      ],
     ];
     for (const [bytes, status, code] of cases) {
       const response = await sendRawWhole(url, bytes);

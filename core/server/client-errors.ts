@@ -55,3 +55,24 @@ export function handleClientError(
   }
   socket.destroy(error);
 }
+
+/**
+ * Responds 405 to a `CONNECT` request, which asks for a tunnel that the gateway does not open.
+ * Without a `connect` listener Node closes such a socket without a response.
+ */
+export function rejectConnect(
+  this: FastifyInstance,
+  request: { url?: string },
+  socket: Socket,
+): void {
+  this.log.warn(
+    { target: request.url, remote: socket.remoteAddress },
+    'rejected a CONNECT request',
+  );
+  const body = JSON.stringify(
+    errorBody('PACTOWN_ERR_METHOD_NOT_ALLOWED', 'the gateway opens no CONNECT tunnels'),
+  );
+  socket.end(
+    `HTTP/1.1 405 ${STATUS_CODES[405]}\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

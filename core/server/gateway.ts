@@ -17,7 +17,7 @@ import type { PluginContext, RoutePluginContext } from '../plugin-api.js';
 import { namedPlugin } from '../proxy/plugin-name.js';
 import { PluginRegistry } from '../registry.js';
 import type { RouteKind, RouteRuntime } from '../routes/kind.js';
-import { handleClientError } from './client-errors.js';
+import { handleClientError, rejectConnect } from './client-errors.js';
 import { registerServiceEndpoints } from './endpoints.js';
 import { installErrorHandlers, routeOf } from './error-handler.js';
 import { createRedactor } from './redact.js';
@@ -83,6 +83,7 @@ export class GatewayBuilder {
       },
     });
     app.server.headersTimeout = server.headersTimeout;
+    app.server.on('connect', rejectConnect.bind(app));
     installErrorHandlers(app);
     this.countRequests(app);
     if (server.accessLog) {
