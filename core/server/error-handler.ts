@@ -65,7 +65,10 @@ export function installErrorHandlers(app: FastifyInstance): void {
     } else {
       request.log.warn({ route, code, reason: error.message }, 'rejected request');
     }
-    const message = status >= 500 ? 'internal gateway error' : error.message;
+    let message = status >= 500 ? 'internal gateway error' : error.message;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && request.routeOptions.bodyLimit) {
+      message = `request body exceeds the limit of ${request.routeOptions.bodyLimit} bytes`;
+    }
     reply.code(status).send(errorBody(code, message, route));
   });
 

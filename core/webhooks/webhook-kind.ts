@@ -55,9 +55,9 @@ async function registerWebhookRoute(
       : settings.bodyLimit;
   await scope.register(async (inner) => {
     useRawBodyParser(inner, limit);
-    addHandlers(inner, path, endpoint);
+    addHandlers(inner, path, endpoint, limit);
     if (servesSubpaths(settings.plugin, settings.providerOptions)) {
-      addHandlers(inner, path === '/' ? '/*' : `${path}/*`, endpoint);
+      addHandlers(inner, path === '/' ? '/*' : `${path}/*`, endpoint, limit);
     }
   });
 }
@@ -102,7 +102,13 @@ async function prepareEndpoint(
   };
 }
 
-function addHandlers(scope: FastifyInstance, url: string, endpoint: WebhookEndpoint): void {
-  scope.post(url, receiveWebhook(endpoint));
+function addHandlers(
+  scope: FastifyInstance,
+  url: string,
+  endpoint: WebhookEndpoint,
+  bodyLimit: number,
+): void {
+  // The route carries the parser's limit too, so a 413 can name it.
+  scope.post(url, { bodyLimit }, receiveWebhook(endpoint));
   scope.route({ method: [...PROBE_METHODS], url, handler: probeWebhook(endpoint) });
 }
