@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ConfigError } from '../../core/index.js';
@@ -436,4 +437,33 @@ test('cache config errors', async () => {
   const policy = single.config.routes[0].policies.find((ref) => ref.name === 'cache');
   assert.ok(policy, 'the route runs the cache policy');
   assert.deepEqual((policy.options as { user_key: string[] }).user_key, ['authorization']);
+});
+
+test('cache store with an unreadable entry answers 500', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pactown-broken-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const module = join(dir, 'broken-store.mjs');
+  // The entry arrives through a promise and has no headers, so serving it throws in a callback.
+  writeFileSync(
+    module,
+    `export default {
+  name: 'broken', kind: 'cache-store', apiVersion: 1,
+  create: () => ({
+    get: async () => ({ status: 200, headers: null, body: Buffer.from('x'), storedAt: 0, expiresAt: Number.MAX_SAFE_INTEGER }),
+    set: async () => {}, delete: async () => {}, invalidate: async () => {},
+    size: () => ({ entries: 0, bytes: 0 }),
+  }),
+};
+`,
+  );
+  const { url, send } = await startCachedGateway(
+    t,
+    countingHandler(),
+    'cache: { ttl: 60s, store: broken }',
+    `plugins: [${module}]\n`,
+  );
+  const first = await send(`${url}/api/items`);
+  assert.equal(first.status, 500);
+  const health = await send(`${url}/health`);
+  assert.equal(health.status, 200, 'the gateway still answers after the failure');
 });
