@@ -209,7 +209,7 @@ test('cache per principal behind auth', async (t) => {
   const annAgain = await keyed.send(`${keyed.url}/api/me`, { headers: ann });
   assert.equal(annAgain.headers['x-cache'], 'HIT');
   assert.equal(annAgain.text, 'GET /me call 1');
-  // Tokens without a subject name nobody, so they must not share one entry.
+  // Tokens without a subject identify no principal, so they must not share one entry.
   const anonymous = (claims: Record<string, unknown>) =>
     new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(secret);
   for (const claims of [{ role: 'first' }, { role: 'second' }, { sub: 7 }]) {
