@@ -300,6 +300,21 @@ routes:
   });
 });
 
+test('malformed content type names the value', async (t) => {
+  const loaded = await loadTestConfig(
+    `routes:\n  - provider: stripe\n    secret: ${STRIPE_SECRET}\n`,
+  );
+  const gateway = await createGateway(loaded, { logger: false, env: {} });
+  t.after(() => gateway.close());
+  const url = await gateway.listen(0, '127.0.0.1');
+  const response = await send(`${url}/webhooks/stripe`, {
+    body: PAYLOAD,
+    headers: { 'content-type': ';;;', 'stripe-signature': 't=1,v1=00' },
+  });
+  assert.equal(response.status, 415);
+  assert.equal(response.json.error, 'unsupported or malformed Content-Type ";;;"');
+});
+
 test('server body limit covers webhook routes', async (t) => {
   const loaded = await loadTestConfig(`
 server:
