@@ -81,7 +81,7 @@ export interface TargetKey {
   tag: string;
 }
 
-/** Builds the base key and the path tag from the method, `Host` and request target. */
+/** Builds the base key and the path tag from the method (GET for HEAD), `Host` and target. */
 export function targetKey(request: FastifyRequest): TargetKey {
   const url = request.raw.url ?? '/';
   const host = (request.headers.host ?? '').toLowerCase();
@@ -89,7 +89,9 @@ export function targetKey(request: FastifyRequest): TargetKey {
   const path = normalizeEncoding(queryStart === -1 ? url : url.slice(0, queryStart));
   const tag = `${host}${path}`;
   const query = queryStart === -1 ? '' : sortQuery(url.slice(queryStart + 1));
-  const base = query === '' ? `${request.method} ${tag}` : `${request.method} ${tag}?${query}`;
+  // HEAD is answered from the stored GET response, as RFC 9111 section 4.3.5 allows.
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  const base = query === '' ? `${method} ${tag}` : `${method} ${tag}?${query}`;
   return { base, tag };
 }
 

@@ -46,6 +46,8 @@ export const CACHE_STATE = Symbol('pactown.cache');
 /** Decision the cache made for a request in `onRequest`, read again in `onSend`. */
 type CacheState =
   | { kind: 'bypass' }
+  /** A HEAD request that no stored GET answered: it goes upstream, and nothing is stored. */
+  | { kind: 'uncached' }
   | { kind: 'invalidate'; tag: string }
   | {
       kind: 'miss';
@@ -63,6 +65,7 @@ type CacheState =
 type StatefulRequest = FastifyRequest & { [CACHE_STATE]: CacheState | null };
 
 const BYPASS: CacheState = { kind: 'bypass' };
+const UNCACHED: CacheState = { kind: 'uncached' };
 
 /** The key parts of a cacheable request, computed once in `onRequest`. */
 interface Lookup {
@@ -167,6 +170,11 @@ export class ResponseCache {
       done(null, payload);
       return;
     }
+    if (state.kind === 'uncached') {
+      reply.header('x-cache', 'MISS');
+      done(null, payload);
+      return;
+    }
     if (state.kind === 'invalidate') {
       if (reply.statusCode < 400) {
         this.invalidate(state.tag).then(() => done(null, payload));
@@ -204,7 +212,12 @@ export class ResponseCache {
     }
     const waiting = this.flights.wait(found.key);
     if (!waiting) {
-      this.markMiss(request, reply, lookup, this.leadFlight(found.key, reply));
+      // A HEAD response has no body to store under the GET key it looked up.
+      if (request.method === 'HEAD') {
+        (request as StatefulRequest)[CACHE_STATE] = UNCACHED;
+      } else {
+        this.markMiss(request, reply, lookup, this.leadFlight(found.key, reply));
+      }
       done();
       return;
     }
@@ -215,7 +228,11 @@ export class ResponseCache {
           this.serve(request, reply, shared);
           return;
         }
-        this.markMiss(request, reply, lookup, undefined);
+        if (request.method === 'HEAD') {
+          (request as StatefulRequest)[CACHE_STATE] = UNCACHED;
+        } else {
+          this.markMiss(request, reply, lookup, undefined);
+        }
       } catch (error) {
         done(error as Error);
         return;
