@@ -46,7 +46,7 @@ export const CACHE_STATE = Symbol('pactown.cache');
 /** Decision the cache made for a request in `onRequest`, read again in `onSend`. */
 type CacheState =
   | { kind: 'bypass' }
-  /** A HEAD request that no stored GET answered: it goes upstream, and nothing is stored. */
+  /** A HEAD request with no stored GET to serve it: it goes upstream, and nothing is stored. */
   | { kind: 'uncached' }
   | { kind: 'invalidate'; tag: string }
   | {
