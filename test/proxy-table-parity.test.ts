@@ -95,4 +95,13 @@ describe('shared table parity', () => {
     }
     assert.deepEqual(mismatches, []);
   });
+
+  it('routes a path of thousands of segments', async () => {
+    const path = `/api/v1${'/x'.repeat(3000)}`;
+    for (const url of urls) {
+      const response = await rawRequest(url, { path });
+      assert.equal(response.status, 200);
+      assert.equal(response.body, `1 /t1${'/x'.repeat(3000)}`);
+    }
+  });
 });

@@ -96,9 +96,11 @@ export async function registerProxyTable(
   runtime: RouteRuntime,
 ): Promise<void> {
   const entries = new Map<string, TableEntry>();
+  let depth = 0;
   for (const route of routes) {
     const entry = tableEntry(route, runtime);
     entries.set(entry.prefix, entry);
+    depth = Math.max(depth, entry.prefix.split('/').length - 1);
   }
   const checkUpgrades = hasWebSocketRoutes(runtime);
   // Bodies stream to the upstream unparsed, as they do through the plugin.
@@ -116,7 +118,7 @@ export async function registerProxyTable(
       const url = request.raw.url ?? '/';
       const query = url.indexOf('?');
       const path = query === -1 ? url : url.slice(0, query);
-      const entry = findEntry(entries, path);
+      const entry = findEntry(entries, depth, path);
       if (!entry) {
         reply.callNotFound();
         return;
@@ -165,9 +167,14 @@ function tableEntry(route: RouteConfig, runtime: RouteRuntime): TableEntry {
 
 /**
  * Finds the route with the longest prefix that ends at a segment boundary of `rawPath`, matched
- * on the decoded path as Fastify's router matches it.
+ * on the decoded path as Fastify's router matches it. Only the first `depth` segments can hold
+ * a prefix, so a path of thousands of segments costs no more than a short one.
  */
-function findEntry(entries: Map<string, TableEntry>, rawPath: string): TableEntry | undefined {
+function findEntry(
+  entries: Map<string, TableEntry>,
+  depth: number,
+  rawPath: string,
+): TableEntry | undefined {
   let path = rawPath;
   if (path.includes('%')) {
     try {
@@ -176,17 +183,23 @@ function findEntry(entries: Map<string, TableEntry>, rawPath: string): TableEntr
       return undefined;
     }
   }
-  for (let candidate = path; ; ) {
-    const entry = entries.get(candidate);
+  const ends: number[] = [];
+  for (let index = 0; ends.length < depth; ) {
+    const next = path.indexOf('/', index + 1);
+    if (next === -1) {
+      ends.push(path.length);
+      break;
+    }
+    ends.push(next);
+    index = next;
+  }
+  for (let candidate = ends.length - 1; candidate >= 0; candidate--) {
+    const entry = entries.get(path.slice(0, ends[candidate]));
     if (entry) {
       return entry;
     }
-    const slash = candidate.lastIndexOf('/');
-    if (slash <= 0) {
-      return undefined;
-    }
-    candidate = candidate.slice(0, slash);
   }
+  return undefined;
 }
 
 /** Maps a request path to the upstream path, raising the plugin's 400 for one that escapes. */
