@@ -102,7 +102,15 @@ describe('backslash paths', () => {
     await upstream.close();
   });
 
-  for (const path of ['/guarded\\profile', '/guarded%5Cprofile', '/guarded%255cprofile', '/x\\y']) {
+  for (const path of [
+    '/guarded\\profile',
+    '/guarded%5Cprofile',
+    '/guarded%255cprofile',
+    '/x\\y',
+    '//guarded/profile',
+    '/%2Fguarded/profile',
+    '/%252fguarded/profile',
+  ]) {
     it(`rejects ${path} with 400`, async () => {
       const before = upstream.requests.length;
       const response = await rawRequest(url, { path });

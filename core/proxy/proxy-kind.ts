@@ -129,7 +129,7 @@ export const proxyRouteKind: RouteKind = {
     const match = parseRoutePath(route.path);
     const pool = lazyPool(options);
     runtime.onClose(() => pool.destroy());
-    scope.addHook('onRequest', rejectUnsafePaths(route.path));
+    scope.addHook('onRequest', rejectUnsafePaths(route.path, hasNestedRoutes(route, runtime)));
     if (options.bodyLimit !== undefined) {
       scope.addHook('preHandler', enforceBodyLimit(options.bodyLimit, route.path));
     }
@@ -150,28 +150,82 @@ export const proxyRouteKind: RouteKind = {
 
 // A callback hook, not an async one: it runs on every request, and a promise per request costs
 // throughput while the check itself is synchronous.
-function rejectUnsafePaths(routePath: string) {
+function rejectUnsafePaths(routePath: string, nested: boolean) {
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const url = request.raw.url ?? '/';
     const query = url.indexOf('?');
-    if (!rejectedUnsafePath(query === -1 ? url : url.slice(0, query), reply, routePath)) {
+    if (!rejectedUnsafePath(query === -1 ? url : url.slice(0, query), reply, routePath, nested)) {
       done();
     }
   };
 }
 
+/**
+ * Tells whether another route of the config lies below `route`'s prefix, such as `/api/admin`
+ * below `/api`. Requests to such a route must not reach the one below through slashes that an
+ * upstream merges or decodes.
+ */
+export function hasNestedRoutes(route: RouteConfig, runtime: RouteRuntime): boolean {
+  const own = parseRoutePath(route.path);
+  const routes = runtime.config.routes;
+  if (own.plainPrefix || own.prefix === '') {
+    // Rare enough that a scan of every route costs nothing at start-up.
+    return routes.some((other) => {
+      const { prefix } = parseRoutePath(other.path);
+      return other !== route && prefix !== own.prefix && prefix.startsWith(own.prefix);
+    });
+  }
+  return ancestorsOf(routes).has(own.prefix);
+}
+
+const ancestorsByList = new WeakMap<readonly RouteConfig[], Set<string>>();
+
+/** Returns every proper prefix, at a segment boundary, of every route prefix in `routes`. */
+function ancestorsOf(routes: readonly RouteConfig[]): Set<string> {
+  let ancestors = ancestorsByList.get(routes);
+  if (!ancestors) {
+    ancestors = new Set();
+    for (const other of routes) {
+      const { prefix } = parseRoutePath(other.path);
+      for (
+        let slash = prefix.lastIndexOf('/');
+        slash > 0;
+        slash = prefix.lastIndexOf('/', slash - 1)
+      ) {
+        ancestors.add(prefix.slice(0, slash));
+      }
+    }
+    ancestorsByList.set(routes, ancestors);
+  }
+  return ancestors;
+}
+
 /** A backslash, plain or percent-encoded once or more (`%5c`, `%255c`). */
 const BACKSLASH = /\\|%(25)*5c/i;
 
+/** A slash percent-encoded once or more (`%2f`, `%252f`). */
+const ENCODED_SLASH = /%(25)*2f/i;
+
 /**
- * Responds 400 when `path` has a `.` or `..` segment or a backslash in any encoding; returns
- * whether it did. The router reads a backslash as part of a segment, while URL parsers upstream
- * may read it as `/`, so such a path could reach a route whose policies it never passed.
+ * Responds 400 when `path` has a `.` or `..` segment or a backslash in any encoding, or, on a
+ * route with routes below it (`nested`), `//` or an encoded slash; returns whether it did. The
+ * router reads a backslash as part of a segment, while URL parsers upstream may read it as `/`,
+ * so such a path could reach a route whose policies it never passed.
  */
-export function rejectedUnsafePath(path: string, reply: FastifyReply, routePath: string): boolean {
+export function rejectedUnsafePath(
+  path: string,
+  reply: FastifyReply,
+  routePath: string,
+  nested: boolean,
+): boolean {
   let reason: string | undefined;
   if (BACKSLASH.test(path)) {
     reason = 'path contains a backslash, which proxy routes do not forward';
+  } else if (nested && (path.includes('//') || ENCODED_SLASH.test(path))) {
+    // The router keeps `/api//admin` and `/api/admin%2fx` on `/api`, while an upstream that
+    // merges or decodes slashes would serve them as `/api/admin`, past that route's policies.
+    reason =
+      'path contains "//" or an encoded "/", which could reach a route below this one upstream';
   } else if ((path.includes('.') || path.includes('%')) && hasDotSegment(path)) {
     reason = 'path contains a "." or ".." segment, which proxy routes do not forward';
   }

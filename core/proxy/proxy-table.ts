@@ -6,6 +6,7 @@ import type { RouteRuntime } from '../routes/kind.js';
 import { createForwarder, FAST_PATH, type ForwardHooks } from './forward.js';
 import { checkDestination, isExternalUrl, rawPrefixLength } from './http-proxy-paths.js';
 import {
+  hasNestedRoutes,
   lazyPool,
   parseRoutePath,
   proxyOptions,
@@ -30,6 +31,8 @@ interface TableEntry {
   /** Upstream path prefix of the route, without a trailing `/`, as the plugin maps it. */
   rewritePrefix: string;
   origin: string;
+  /** Whether another route lies below this one's prefix. */
+  nested: boolean;
   forward: ReturnType<typeof createForwarder>;
   hooks: ForwardHooks;
 }
@@ -124,7 +127,7 @@ export async function registerProxyTable(
         return;
       }
       request.pactownRoute = entry.path;
-      if (rejectedUnsafePath(path, reply, entry.path)) {
+      if (rejectedUnsafePath(path, reply, entry.path, entry.nested)) {
         return;
       }
       if (checkUpgrades && rejectedUpgrade(request, reply, entry.path)) {
@@ -149,6 +152,7 @@ function tableEntry(route: RouteConfig, runtime: RouteRuntime): TableEntry {
     prefix: match.prefix,
     rewritePrefix,
     origin: options.target.origin,
+    nested: hasNestedRoutes(route, runtime),
     forward: createForwarder(pool.get, options.target),
     hooks: {
       ...replyOptions,
