@@ -100,7 +100,8 @@ test('routes endpoint lists policies in run order', async (t) => {
     plugins.map((plugin) => plugin.global === true),
     [true, true, false, false, false, false, false, false],
   );
-  const auth = plugins[2].options as { options: { keys: unknown } };
-  assert.equal(auth.options.keys, '***', 'keys are redacted');
+  const auth = plugins[2].options as { scheme: string; keys: unknown };
+  assert.equal(auth.keys, '***', 'keys are redacted');
+  assert.equal(auth.scheme, 'api_key', 'scheme options sit beside scheme, as written');
   assert.equal('cache' in body.routes[0], false, 'shorthand keys show as plugins only');
 });

@@ -226,6 +226,10 @@ test('inline secrets fail before writing', async (t) => {
       '  - path: /api/*',
       '    target: http://10.0.0.9:9999',
       '    auth: { scheme: api_key, keys: { ci: key-written-inline } }',
+      '  - path: /other/*',
+      '    target: http://10.0.0.9:9999',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML variable reference
+      '    auth: { scheme: api_key, keys: { ci: "${CI_KEY:-default-written-inline}" } }',
       '  - provider: stripe',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML variable reference
       '    secret: ${STRIPE_WEBHOOK_SECRET}',
@@ -235,7 +239,8 @@ test('inline secrets fail before writing', async (t) => {
   );
   const env = { STRIPE_WEBHOOK_SECRET: 'whsec_from_env' };
   await assert.rejects(deploy(request(out, { source: config, env })), (error: Error) => {
-    assert.match(error.message, /contains 2 secrets as values/);
+    assert.match(error.message, /contains 3 secrets as values/);
+    assert.match(error.message, /routes\.yaml:9 routes\[1\]\.auth\.keys\.ci/);
     assert.match(error.message, /routes\.yaml:2 admin\.token/);
     assert.match(error.message, /routes\.yaml:6 routes\[0\]\.auth\.keys\.ci/);
     assert.ok(!error.message.includes('written-inline'), 'the message names no value');

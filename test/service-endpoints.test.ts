@@ -204,9 +204,10 @@ describe('service endpoints', () => {
       await sendRaw(url, 'GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
       /^HTTP\/1\.1 (400|404)/,
     );
-    const badUrl = await rawRequest(url, { path: '/%zz' });
+    const badUrl = await rawRequest(url, { path: '/%zz?token=hidden-value' });
     assert.equal(badUrl.status, 400);
     assert.equal(JSON.parse(badUrl.body).code, 'PACTOWN_ERR_BAD_REQUEST');
+    assert.ok(!badUrl.body.includes('hidden-value'), 'the query string is not echoed');
     const health = await rawRequest(url, { path: '/health' });
     assert.equal(health.status, 200);
   });

@@ -27,6 +27,9 @@ const SECRET_NAMES = new Set([
 /** Key name endings that mark a credential, as in `client_secret` or `x-auth-token`. */
 const SECRET_SUFFIX = /[-_](secret|token|password|api[-_]key)$/i;
 
+/** A `${NAME}` or `${NAME:-default}` reference; the default is captured. */
+const REFERENCE = /\$\{[A-Za-z_][A-Za-z0-9_]*(?::-([^}]*))?\}/g;
+
 /** A URL whose user information has a password, such as `redis://:pw@host`. */
 const URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
 
@@ -37,7 +40,7 @@ function isSecretName(name: string): boolean {
 /**
  * Finds the credentials that config text contains as values: scalars under keys such as `secret`,
  * `token`, `keys` or `client_secret`, and URLs with a password, unless they are `${...}`
- * references. The names follow the built-in plugins' options, so a community plugin's secret
+ * references without a default. The names follow the built-in plugins' options, so a community plugin's secret
  * under another name is not found.
  */
 export function findInlineSecrets(yaml: string, firstLine = 1): InlineSecret[] {
@@ -46,12 +49,20 @@ export function findInlineSecrets(yaml: string, firstLine = 1): InlineSecret[] {
   const found: InlineSecret[] = [];
   visit(document, {
     Scalar(_key, node, ancestors) {
-      if (typeof node.value !== 'string' || node.value === '' || node.value.includes('${')) {
+      if (typeof node.value !== 'string' || node.value === '') {
+        return;
+      }
+      // A reference is fine unless its default is the secret itself: `${KEY:-the-key}`.
+      const literal = node.value.replace(
+        REFERENCE,
+        (_match, fallback: string | undefined) => fallback ?? '',
+      );
+      if (literal.trim() === '') {
         return;
       }
       const path = keyPath(ancestors, node);
       const underSecret = path.some((part) => typeof part === 'string' && isSecretName(part));
-      if (!underSecret && !URL_PASSWORD.test(node.value)) {
+      if (!underSecret && !URL_PASSWORD.test(literal)) {
         return;
       }
       // A key is not a value: `keys: {ci: ...}` names the key `ci`, whose value is the secret.

@@ -5,9 +5,13 @@ import { ERROR_CODES, errorBody } from '../errors.js';
 
 /** Error codes of Node's HTTP parser, with the request fault each one reports. */
 const PARSER_REASONS: Record<string, string> = {
-  HPE_UNEXPECTED_CONTENT_LENGTH: 'Content-Length and Transfer-Encoding sent together',
-  HPE_INVALID_CONTENT_LENGTH: 'invalid or repeated Content-Length',
-  HPE_INVALID_TRANSFER_ENCODING: 'invalid Transfer-Encoding',
+  // llhttp reports each framing conflict under one of these codes, by the header order.
+  HPE_UNEXPECTED_CONTENT_LENGTH:
+    'conflicting framing headers: Content-Length repeated or sent with Transfer-Encoding',
+  HPE_INVALID_CONTENT_LENGTH:
+    'invalid Content-Length, or Content-Length repeated or sent with Transfer-Encoding',
+  HPE_INVALID_TRANSFER_ENCODING:
+    'invalid Transfer-Encoding, or Transfer-Encoding sent with Content-Length',
   HPE_INVALID_CHUNK_SIZE: 'invalid chunk size in a chunked body',
   HPE_INVALID_HEADER_TOKEN: 'invalid character in a header',
   HPE_INVALID_METHOD: 'invalid method',

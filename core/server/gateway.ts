@@ -76,10 +76,13 @@ export class GatewayBuilder {
       rewriteUrl: originForm,
       // A malformed URL or content type fails before routing, so it gets the gateway's error shape here.
       frameworkErrors: (error, request, reply: FastifyReply) => {
-        request.log.warn({ code: error.code, reason: error.message }, 'rejected request');
-        reply
-          .code(error.statusCode ?? 400)
-          .send(errorBody('PACTOWN_ERR_BAD_REQUEST', error.message));
+        // Fastify's message for a bad URL quotes it whole, and the query string may hold a token.
+        const message =
+          error.code === 'FST_ERR_BAD_URL'
+            ? 'the URL path has an invalid percent-encoding, such as % not followed by two hex digits'
+            : error.message;
+        request.log.warn({ code: error.code, reason: message }, 'rejected request');
+        reply.code(error.statusCode ?? 400).send(errorBody('PACTOWN_ERR_BAD_REQUEST', message));
       },
     });
     app.server.headersTimeout = server.headersTimeout;

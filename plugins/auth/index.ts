@@ -41,6 +41,8 @@ export default definePlugin({
   shorthandOrder: 10,
   optionsSchema: authOptionsSchema,
   expandShorthand: expandAuthOptions,
+  // The scheme's options sit beside `scheme`, as the config writes them.
+  describeOptions: ({ options, ...policy }: AuthOptions) => ({ ...policy, ...options }),
   check: checkAuthOptions,
   async register(scope, options: AuthOptions, context) {
     const plugin = context.registry.get('auth-scheme', options.scheme);
