@@ -161,8 +161,8 @@ export type AuthResult =
 export interface Principal {
   /**
    * Stable identifier for logs, rate-limit and cache keys: a subject, a key name, a user name.
-   * Empty when the credential names nobody, such as a JWT without a string `sub`; the cache then
-   * bypasses a `principal` key instead of sharing one entry among such clients.
+   * Empty when the credential identifies no one, such as a JWT without a string `sub`. The cache
+   * then bypasses a `principal` key instead of sharing one entry among such clients.
    */
   id: string;
   scheme: string;

@@ -115,7 +115,7 @@ test('recovering backend gets all in order', async (t) => {
   up = true;
   await waitFor(() => received.length === 12, 10_000, 'all twelve deliveries');
   assert.deepEqual(received, sent, 'delivered once each, in order of arrival');
-  // The last result is recorded after the target answered, so it may land a moment later.
+  // The last result is written after the target's response, so it may land a moment later.
   await waitFor(
     async () => (await runtime.store.counts()).delivered === 12,
     5_000,

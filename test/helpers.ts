@@ -7,7 +7,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -253,4 +253,31 @@ export async function spawnGateway(
     });
   });
   return { child, url, logs, exited };
+}
+
+/**
+ * Writes raw bytes to a server on 127.0.0.1 and returns its whole response as text, for requests
+ * that an HTTP client would not send. `onText` sees the text received so far and may write more,
+ * such as a body after `100 Continue`, and returns the text to keep.
+ */
+export function sendRawWhole(
+  url: string,
+  bytes: string,
+  onText?: (text: string, socket: Socket) => string,
+): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(bytes));
+    let received = '';
+    socket.on('data', (data) => {
+      received += data.toString('latin1');
+      if (onText) {
+        received = onText(received, socket);
+      }
+    });
+    socket.on('end', () => resolve(received));
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error('no response within 5 s')));
+  });
 }

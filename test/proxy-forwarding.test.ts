@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createGateway, type Gateway } from '../core/index.js';
-import { loadTestConfig, rawRequest, startUpstream, type TestUpstream } from './helpers.js';
+import {
+  loadTestConfig,
+  rawRequest,
+  sendRawWhole,
+  startUpstream,
+  type TestUpstream,
+} from './helpers.js';
 
 describe('proxy forwarding', () => {
   let upstream: TestUpstream;
@@ -49,22 +54,18 @@ describe('proxy forwarding', () => {
   for (const path of ['/api/v1/up', '/own/up']) {
     it(`answers Expect: 100-continue on ${path}`, async () => {
       const body = 'x'.repeat(2048);
-      const { port } = new URL(url);
-      const socket = connect(Number(port), '127.0.0.1');
-      let text = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (chunk: string) => {
-        text += chunk;
-        if (text.startsWith('HTTP/1.1 100')) {
-          // As curl does: the body follows the interim response.
-          text = '';
-          socket.write(body);
-        }
-      });
-      socket.write(
+      const text = await sendRawWhole(
+        url,
         `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+        (received, socket) => {
+          if (!received.startsWith('HTTP/1.1 100')) {
+            return received;
+          }
+          // As curl does: the body follows the interim response.
+          socket.write(body);
+          return '';
+        },
       );
-      await new Promise((resolve) => socket.on('close', resolve));
       assert.match(text, /^HTTP\/1\.1 200/);
       const received = upstream.requests.at(-1)!;
       assert.equal(received.body.length, body.length);
@@ -73,17 +74,10 @@ describe('proxy forwarding', () => {
   }
 
   it('accepts an absolute-form request target', async () => {
-    const { port } = new URL(url);
-    const socket = connect(Number(port), '127.0.0.1');
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    socket.write(
+    const text = await sendRawWhole(
+      url,
       'GET http://gateway.example/api/v1/abs?q=1 HTTP/1.1\r\nHost: ignored.example\r\nConnection: close\r\n\r\n',
     );
-    await new Promise((resolve) => socket.on('close', resolve));
     assert.match(text, /^HTTP\/1\.1 200/);
     const received = upstream.requests.at(-1)!;
     assert.equal(received.url, '/base/abs?q=1');
@@ -104,7 +98,7 @@ describe('proxy forwarding', () => {
     assert.equal(upstream.requests.at(-1)!.headers['x-forwarded-for'], '127.0.0.1');
   });
 
-  it('replaces X-Real-IP and drops Forwarded from an untrusted peer', async () => {
+  it('replaces untrusted peer address headers', async () => {
     for (const path of ['/api/v1/x', '/own/x']) {
       await rawRequest(url, {
         path,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +9,7 @@ import { createGateway, loadConfig } from '../core/index.js';
 import {
   loadTestConfig,
   rawRequest,
+  sendRawWhole,
   startGatewayFor,
   startUpstream,
   writeConfig,
@@ -18,22 +18,6 @@ import {
 /** Writes raw bytes to the gateway and returns the status line of its response. */
 async function sendRaw(url: string, bytes: string): Promise<string> {
   return (await sendRawWhole(url, bytes)).split('\r\n')[0];
-}
-
-/** Writes raw bytes to the gateway and returns its whole response as text. */
-function sendRawWhole(url: string, bytes: string): Promise<string> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.write(bytes));
-    let received = '';
-    socket.on('data', (data) => {
-      received += data.toString('latin1');
-    });
-    socket.on('end', () => resolve(received));
-    socket.on('close', () => resolve(received));
-    socket.on('error', reject);
-    socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
-  });
 }
 
 describe('service endpoints', () => {

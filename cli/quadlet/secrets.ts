@@ -97,8 +97,11 @@ function keyPath(ancestors: readonly unknown[], node: unknown): (string | number
 
 function formatPath(path: (string | number)[]): string {
   return path
-    .map((part, index) =>
-      typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`,
-    )
+    .map((part, index) => {
+      if (typeof part === 'number') {
+        return `[${part}]`;
+      }
+      return index === 0 ? part : `.${part}`;
+    })
     .join('');
 }

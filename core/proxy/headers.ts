@@ -12,7 +12,7 @@ export const HOP_BY_HOP_HEADERS = [
   'trailer',
   'transfer-encoding',
   'upgrade',
-  // Node answers `Expect: 100-continue` to the client itself, and undici rejects the header.
+  // Node sends `100 Continue` to the client itself, and undici rejects the header.
   'expect',
 ];
 

@@ -207,9 +207,9 @@ const BACKSLASH = /\\|%(25)*5c/i;
 const ENCODED_SLASH = /%(25)*2f/i;
 
 /**
- * Responds 400 when `path` has a `.` or `..` segment or a backslash in any encoding, or, on a
- * route with routes below it (`nested`), `//` or an encoded slash; returns whether it did. The
- * router reads a backslash as part of a segment, while URL parsers upstream may read it as `/`,
+ * Responds 400 to a path with a `.` or `..` segment or a backslash in any encoding, and returns
+ * whether it did. On a route with routes below it (`nested`), `//` and encoded slashes get 400
+ * too. The router reads these as part of one segment, while an upstream may read them as `/`,
  * so such a path could reach a route whose policies it never passed.
  */
 export function rejectedUnsafePath(

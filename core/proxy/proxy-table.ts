@@ -67,9 +67,9 @@ function covers(other: RouteMatch, prefix: string): boolean {
 const ownRoutesByList = new WeakMap<readonly RouteConfig[], RouteMatch[]>();
 
 /**
- * Tells whether the shared table can serve `route`. A route at or below the path of one that
- * keeps Fastify routes of its own, of any kind, is not shared, because Fastify's router could
- * send its requests to that route.
+ * Tells whether the shared table can serve `route`. It cannot when another route of any kind
+ * keeps Fastify routes of its own at or above `route`'s path, because Fastify's router could
+ * send the requests to that route.
  */
 export function canShareProxyRoute(route: RouteConfig, routes: readonly RouteConfig[]): boolean {
   if (!standalone(route)) {

@@ -170,7 +170,7 @@ function rejectUpgrade(routePath: string) {
   };
 }
 
-/** Answers an upgrade request on a route without `websocket: true`; returns whether it did. */
+/** Rejects an upgrade request on a route without `websocket: true`, and returns whether it did. */
 export function rejectedUpgrade(
   request: FastifyRequest,
   reply: FastifyReply,

@@ -23,7 +23,7 @@ const PARSER_REASONS: Record<string, string> = {
 };
 
 /**
- * Responds to a request that Node's HTTP parser rejected, before Fastify sees it, with the
+ * Responds to a request that Node's HTTP parser rejected, before it reaches Fastify, with the
  * gateway's JSON error shape, and logs it once at warn. Fastify's default responds
  * `{"message":"Client Error"}` without a code and logs at trace only.
  */
@@ -61,8 +61,8 @@ export function handleClientError(
 }
 
 /**
- * Responds 405 to a `CONNECT` request, which asks for a tunnel that the gateway does not open.
- * Without a `connect` listener Node closes such a socket without a response.
+ * Responds 405 to a `CONNECT` request, which requests a tunnel that the gateway does not open.
+ * Without a `connect` listener, Node closes such a socket without a response.
  */
 export function rejectConnect(
   this: FastifyInstance,

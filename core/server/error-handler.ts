@@ -15,9 +15,11 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 /** The message of @fastify/http-proxy's error for a destination outside the route target. */
+// NOTE: matched by its text, because the plugin gives the error no code; a reworded message in a
+// later version would reach clients as PACTOWN_ERR_BAD_REQUEST with the plugin's text.
 const HTTP_PROXY_INVALID_DESTINATION = 'source/request contain invalid characters';
 
-/** What the gateway says instead. */
+/** The gateway's message in place of the plugin's. */
 export const INVALID_DESTINATION =
   'path maps outside the route target: it has "//", an absolute URL or an encoded ".." segment';
 
@@ -70,8 +72,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
       message = `request body exceeds the limit of ${request.routeOptions.bodyLimit} bytes`;
     } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       const type = String(request.headers['content-type'] ?? '');
-      const shown = JSON.stringify(type.length > 60 ? `${type.slice(0, 57)}...` : type);
-      message = `unsupported or malformed Content-Type ${shown}`;
+      const quoted = JSON.stringify(type.length > 60 ? `${type.slice(0, 57)}...` : type);
+      message = `unsupported or malformed Content-Type ${quoted}`;
     }
     reply.code(status).send(errorBody(code, message, route));
   });

@@ -46,7 +46,7 @@ async function registerWebhookRoute(
   const log = scope.log.child({ route: route.path, provider: settings.plugin.name });
   const endpoint = await prepareEndpoint(route, settings, runtime, log);
   const path = route.path.length > 1 ? route.path.replace(/\/+$/, '') : route.path;
-  // A `server.body_limit` that the config sets applies to every route; a route's own wins.
+  // A `server.body_limit` that the config sets applies to every route without its own.
   const serverLimit = (runtime.config.raw.server as { body_limit?: unknown } | undefined)
     ?.body_limit;
   const limit =

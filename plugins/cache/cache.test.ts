@@ -89,7 +89,7 @@ test('cache answers HEAD from the stored GET', async (t) => {
   assert.equal(head.headers['content-length'], String(Buffer.byteLength(get.text)));
   assert.equal(head.text, '');
   assert.equal(upstream.requests.length, 1);
-  // A HEAD that no GET answered goes upstream and leaves nothing for a later GET.
+  // A HEAD without a stored GET goes upstream and stores nothing for a later GET.
   const first = await send(`${url}/api/other`, { method: 'HEAD' });
   assert.equal(first.headers['x-cache'], 'MISS');
   const after = await send(`${url}/api/other`);

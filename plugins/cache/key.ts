@@ -89,7 +89,7 @@ export function targetKey(request: FastifyRequest): TargetKey {
   const path = normalizeEncoding(queryStart === -1 ? url : url.slice(0, queryStart));
   const tag = `${host}${path}`;
   const query = queryStart === -1 ? '' : sortQuery(url.slice(queryStart + 1));
-  // HEAD is served from the stored GET response, as RFC 9111 section 4.3.5 allows.
+  // HEAD is GET without the body, so it is served from the stored GET response.
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   const base = query === '' ? `${method} ${tag}` : `${method} ${tag}?${query}`;
   return { base, tag };

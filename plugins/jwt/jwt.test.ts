@@ -96,7 +96,7 @@ test('jwt rejects alg none', async (t) => {
 
 test('jwt rejects an unknown crit header', async (t) => {
   const { url, send } = await startJwtGateway(t);
-  // Signed by hand, because jose refuses to sign with a crit parameter it does not know.
+  // Signed by hand, because jose raises an error when signing with an unknown crit parameter.
   const header = base64url({ alg: 'HS256', typ: 'JWT', crit: ['x-unknown'], 'x-unknown': 1 });
   const payload = base64url({ sub: 'user-1', exp: Math.floor(Date.now() / 1000) + 3600 });
   const signature = createHmac('sha256', SECRET).update(`${header}.${payload}`).digest('base64url');
