@@ -50,7 +50,7 @@ const STRIPE_SECRET = `whsec_${randomBytes(24).toString('base64url')}`;
  */
 const BENCH_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-function redisStores(concerns: string[]): string {
+function redisStores(concerns: string[], backends: Record<string, string> = {}): string {
   const prefix = `pactown-bench-${randomBytes(4).toString('hex')}:`;
   const lines = [
     'stores:',
@@ -60,6 +60,9 @@ function redisStores(concerns: string[]): string {
   ];
   for (const concern of concerns) {
     lines.push(`  ${concern}: redis`);
+  }
+  for (const [concern, backend] of Object.entries(backends)) {
+    lines.push(`  ${concern}: ${backend}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -282,6 +285,18 @@ export const WEBHOOK_CONTENDERS: Contender[] = [
       startRedisGateway(
         context,
         redisStores(['delivery', 'idempotency']),
+        webhookRoute(context.upstreamUrl, 'queue'),
+      ),
+  },
+  {
+    name: 'pactown-webhook-queue-bullmq',
+    label: 'pactown, Stripe webhook, delivery: queue (BullMQ)',
+    group: 'webhook',
+    request: async () => stripeRequest(),
+    start: (context) =>
+      startRedisGateway(
+        context,
+        redisStores(['idempotency'], { delivery: 'bullmq' }),
         webhookRoute(context.upstreamUrl, 'queue'),
       ),
   },

@@ -454,6 +454,7 @@ const REDIS_PAIRS = [
   { redis: 'pactown-jwt-rate-limit-redis', local: 'pactown-jwt-rate-limit', store: 'memory' },
   { redis: 'pactown-cache-redis', local: 'pactown-cache', store: 'memory' },
   { redis: 'pactown-webhook-queue-redis', local: 'pactown-webhook-queue', store: 'SQLite' },
+  { redis: 'pactown-webhook-queue-bullmq', local: 'pactown-webhook-queue', store: 'SQLite' },
 ];
 
 /** Compares each Redis contender with the same route on its local store, from the same run. */

@@ -18,7 +18,11 @@ async function admin(url: string, path: string, init: RequestInit = {}) {
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
-test('redis queue keeps the admin api and cli', async (t: TestContext) => {
+for (const engine of ['redis', 'bullmq']) {
+  test(`${engine} queue keeps the admin api and cli`, (t) => adminScenario(t, engine));
+}
+
+async function adminScenario(t: TestContext, engine: string): Promise<void> {
   const settings = redisForTest(t);
   if (!settings) return;
   let failing = true;
@@ -32,6 +36,7 @@ stores:
   redis:
     url: ${settings.url}
     key_prefix: "${settings.keyPrefix}"
+  delivery: ${engine}
 admin:
   token: ${ADMIN_TOKEN}
 queue:
@@ -96,4 +101,4 @@ routes:
     5_000,
     'the delivery replayed outside the gateway',
   );
-});
+}

@@ -1,17 +1,30 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import type { TestContext } from 'node:test';
 import { test } from 'node:test';
-import { RedisDeliveryStore } from '../core/delivery/redis-store.js';
-import { stripeRequest, waitFor } from './delivery-helpers.js';
+import { RedisDeliveryBackend } from '../core/delivery/redis-backend.js';
+import { silentLog, stripeRequest, waitFor } from './delivery-helpers.js';
 import { rawRequest, spawnGateway, startUpstream, writeConfig } from './helpers.js';
-import { leaseFor, redisForTest } from './redis-helpers.js';
+import { redisForTest } from './redis-helpers.js';
 
 const SECRET = 'whsec_redis_sigkill_test_secret';
 const EVENTS = 40;
 /** Attempts each instance keeps in flight to one target (`queue.target_concurrency`). */
 const SLOTS = 4;
 
-test('sigkill of one process leaves its work to the other', { timeout: 90_000 }, async (t) => {
+/** The line a surviving instance logs when it takes back the killed instance's deliveries. */
+const TAKEN_BACK: Record<string, string> = {
+  redis: 'took back deliveries in flight at workers that stopped sending heartbeats',
+  bullmq: 'took back a delivery whose worker stopped renewing its lock',
+};
+
+for (const engine of ['redis', 'bullmq']) {
+  test(`${engine}: sigkill of one process leaves its work to the other`, { timeout: 90_000 }, (t) =>
+    sigkillScenario(t, engine),
+  );
+}
+
+async function sigkillScenario(t: TestContext, engine: string): Promise<void> {
   const settings = redisForTest(t);
   if (!settings) return;
   // The backend holds every request until released, so both instances fill their slots.
@@ -40,6 +53,7 @@ stores:
     url: \${REDIS_URL}
     key_prefix: "${settings.keyPrefix}"
     worker_heartbeat: 200ms
+  delivery: ${engine}
 queue:
   target_concurrency: ${SLOTS}
   poll_interval: 50ms
@@ -79,7 +93,7 @@ routes:
     }
   }
 
-  const store = new RedisDeliveryStore(leaseFor(settings));
+  const store = new RedisDeliveryBackend(settings, silentLog, engine as 'redis').openStore();
   t.after(() => store.close());
   await waitFor(
     async () => (await store.counts()).delivered === EVENTS,
@@ -90,10 +104,7 @@ routes:
   for (const [eventId, ids] of deliveries) {
     assert.equal(ids.size, 1, `${eventId} keeps one delivery id across attempts`);
   }
-  const takenBack = survivor.logs.filter(
-    (line) =>
-      line.msg === 'took back deliveries in flight at workers that stopped sending heartbeats',
-  );
+  const takenBack = survivor.logs.filter((line) => line.msg === TAKEN_BACK[engine]);
   assert.ok(takenBack.length >= 1, 'the survivor takes back what the killed process held');
   assert.equal(survivor.child.exitCode, null, 'the survivor is still running');
-});
+}

@@ -8,9 +8,11 @@ import {
 } from '../stores/redis-connection.js';
 import { RedisCursorStore } from '../stores/redis-cursors.js';
 import { RedisLock } from '../stores/redis-lock.js';
-import { deliveryBackend, REDIS, readRedisSettings } from '../stores/redis-settings.js';
+import { BULLMQ, deliveryBackend, REDIS, readRedisSettings } from '../stores/redis-settings.js';
+import { BullmqDeliveryStore } from './bullmq-store.js';
 import type { SourceLock } from './redis-sources.js';
 import { RedisDeliveryStore } from './redis-store.js';
+import type { DeliveryStore } from './store.js';
 
 /**
  * The Redis parts of queued delivery for one gateway instance: the delivery store, the cursor
@@ -22,6 +24,8 @@ export class RedisDeliveryBackend {
   constructor(
     readonly settings: RedisSettings,
     private readonly log: FastifyBaseLogger,
+    /** The queue engine: Lua scripts of this project (`redis`) or BullMQ (`bullmq`). */
+    readonly engine: typeof REDIS | typeof BULLMQ = REDIS,
   ) {}
 
   /** The URL with its password hidden, for log lines. */
@@ -29,11 +33,12 @@ export class RedisDeliveryBackend {
     return redactRedisUrl(this.settings.url);
   }
 
-  openStore(): RedisDeliveryStore {
-    return new RedisDeliveryStore(acquireRedis(this.settings, this.log), {
-      heartbeatMs: this.settings.workerHeartbeatMs,
-      log: this.log,
-    });
+  openStore(): DeliveryStore {
+    const options = { heartbeatMs: this.settings.workerHeartbeatMs, log: this.log };
+    const lease = acquireRedis(this.settings, this.log);
+    return this.engine === BULLMQ
+      ? new BullmqDeliveryStore(lease, options)
+      : new RedisDeliveryStore(lease, options);
   }
 
   openCursors(): RedisCursorStore {
@@ -56,28 +61,29 @@ export class RedisDeliveryBackend {
   }
 }
 
-/** Returns the Redis backend when the config keeps its delivery queue in Redis. */
+/** Returns the Redis backend when the config keeps its delivery queue in Redis or BullMQ. */
 export function redisDeliveryBackendFor(
   config: GatewayConfig,
   log: FastifyBaseLogger,
 ): RedisDeliveryBackend | undefined {
-  if (deliveryBackend(config) !== REDIS) {
+  const backend = deliveryBackend(config);
+  if (backend !== REDIS && backend !== BULLMQ) {
     return undefined;
   }
   const settings = readRedisSettings(config);
   if (!settings) {
-    throw new Error('stores.delivery is redis but stores.redis.url is not set; add the URL');
+    throw new Error(`stores.delivery is ${backend} but stores.redis.url is not set; add the URL`);
   }
-  return new RedisDeliveryBackend(settings, log);
+  return new RedisDeliveryBackend(settings, log, backend);
 }
 
 /**
- * Opens the Redis delivery store of a config for the `pactown deliveries` commands, or returns
- * undefined when the config keeps its queue in SQLite.
+ * Opens the Redis or BullMQ delivery store of a config for the `pactown deliveries` commands, or
+ * returns undefined when the config keeps its queue in SQLite.
  */
 export function openRedisDeliveryStore(
   config: GatewayConfig,
   log: FastifyBaseLogger,
-): RedisDeliveryStore | undefined {
+): DeliveryStore | undefined {
   return redisDeliveryBackendFor(config, log)?.openStore();
 }

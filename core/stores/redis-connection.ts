@@ -150,8 +150,12 @@ export function acquireRedis(settings: RedisSettings, log: FastifyBaseLogger): R
  * is logged when it starts (the connection closed, the first error) and when it ends. Errors in
  * between are counted and logged at most once a minute.
  */
-export function createRedisClient(settings: RedisSettings, log: FastifyBaseLogger): Redis {
-  const client = new Redis(settings.url, failFastOptions(settings));
+export function createRedisClient(
+  settings: RedisSettings,
+  log: FastifyBaseLogger,
+  overrides: RedisOptions = {},
+): Redis {
+  const client = new Redis(settings.url, { ...failFastOptions(settings), ...overrides });
   const url = redactRedisUrl(settings.url);
   let ready = false;
   let downSince: number | undefined;

@@ -6,8 +6,11 @@ import { type RedisSettings, redisSettingsFromOptions } from './redis-connection
 
 /** Store of the idempotency keys of `sync` webhook routes. */
 export type IdempotencyBackend = 'memory' | 'sqlite' | 'redis';
-/** Store of the delivery queue, dead letters and event-source cursors. */
-export type DeliveryBackend = 'sqlite' | 'redis';
+/**
+ * Store of the delivery queue, dead letters and event-source cursors. `bullmq` keeps the queue
+ * in BullMQ queues on the `stores.redis` server, and the cursors beside them.
+ */
+export type DeliveryBackend = 'sqlite' | 'redis' | 'bullmq';
 
 /** The `stores:` section as written. */
 export interface StoresSection {
@@ -22,6 +25,8 @@ export interface StoresSection {
 
 /** Name of the Redis-backed store plugins and backends. */
 export const REDIS = 'redis';
+/** Name of the delivery backend built on BullMQ, which needs `stores.redis` as well. */
+export const BULLMQ = 'bullmq';
 
 /**
  * Connection keys of `stores.redis`. The `redis` store plugins accept them in
@@ -52,10 +57,10 @@ const redisSchema: JsonSchema = {
   properties: redisConnectionProperties,
 };
 
-/** Requires `stores.redis` (whose schema requires `url`) when `key` names `redis`. */
+/** Requires `stores.redis` (whose schema requires `url`) when `key` names `redis` or `bullmq`. */
 function needsUrlWhenRedis(key: string): JsonSchema {
   return {
-    if: { type: 'object', required: [key], properties: { [key]: { const: REDIS } } },
+    if: { type: 'object', required: [key], properties: { [key]: { enum: [REDIS, BULLMQ] } } },
     then: { required: ['redis'] },
   };
 }
@@ -95,7 +100,7 @@ export function storesSectionSchema(registry: PluginRegistry): JsonSchema {
         limiter: pluginNames(registry, 'limiter-store'),
         cache: pluginNames(registry, 'cache-store'),
         idempotency: { enum: ['memory', 'sqlite', REDIS] },
-        delivery: { enum: ['sqlite', REDIS] },
+        delivery: { enum: ['sqlite', REDIS, BULLMQ] },
         options: optionsSchema(registry),
       };
     },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { suite, test } from 'node:test';
+import { test as nodeTest, suite } from 'node:test';
 import type { DeliveryStore, NewDelivery } from '../../core/delivery/store.js';
 
 /** A fresh, empty store and a function that disposes of it. */
@@ -32,9 +32,17 @@ const everySlot = () => 100;
 
 /**
  * The contract every {@link DeliveryStore} implementation must meet. Call it from a test file
- * with a factory of empty stores; each test gets its own store.
+ * with a factory of empty stores; each test gets its own store. `skip` maps test names to the
+ * reason a store cannot run them, such as a store that schedules by the wall clock and so
+ * cannot follow the suite's test clock; that store's own tests must cover the same behaviour.
  */
-export function deliveryStoreSuite(name: string, create: () => Promise<StoreUnderTest>): void {
+export function deliveryStoreSuite(
+  name: string,
+  create: () => Promise<StoreUnderTest>,
+  skip: Record<string, string> = {},
+): void {
+  const test = (title: string, run: () => Promise<void>) =>
+    nodeTest(title, { skip: skip[title] }, run);
   suite(`delivery store contract: ${name}`, () => {
     async function withStore(run: (store: DeliveryStore) => Promise<void>): Promise<void> {
       const { store, dispose } = await create();
