@@ -39,7 +39,7 @@ test('bench harness runs every contender', async () => {
 
   assert.equal(results.upstreamSkipped, undefined);
   assert.equal(results.proxy.length, 9);
-  assert.equal(results.webhooks.length, 3);
+  assert.equal(results.webhooks.length, 4);
   for (const result of [...results.proxy, ...results.webhooks]) {
     assertAnswered(result);
   }
@@ -47,10 +47,10 @@ test('bench harness runs every contender', async () => {
     const result = results.proxy.find((candidate) => candidate.name === name);
     assert.equal(result?.skipped, undefined, `${name} was skipped: ${result?.skipped}`);
   }
-  const redisContenders = [...results.proxy, ...results.webhooks].filter((result) =>
-    result.name.endsWith('-redis'),
+  const redisContenders = [...results.proxy, ...results.webhooks].filter(
+    (result) => result.name.endsWith('-redis') || result.name.endsWith('-bullmq'),
   );
-  assert.equal(redisContenders.length, 3);
+  assert.equal(redisContenders.length, 4);
   // The harness falls back to Redis on 127.0.0.1:6379. With REDIS_URL set, that Redis must respond.
   if (process.env.REDIS_URL) {
     for (const result of redisContenders) {

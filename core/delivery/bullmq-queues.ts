@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import { ThrottledLog } from '../throttled-log.js';
 
-/** Where the deliveries of one BullMQ queue go. */
+/** Target and ordering key of the deliveries in one BullMQ queue. */
 export interface QueueRoute {
   target: string;
   /** Ordering key shared by every delivery of the queue, for routes with `order: arrival`. */

@@ -358,8 +358,8 @@ export class BullmqDeliveryStore implements DeliveryStore {
       return undefined;
     }
     if (handle.route.orderKey !== undefined && job.data.nextAttemptAt > Date.now()) {
-      // Another instance moved the head back to wait for its retry after this one read the
-      // hold; put it back in front and leave the queue alone until the retry is due.
+      // Another instance put the head back for its retry after this one read the hold key.
+      // The head goes back in front, and the queue waits until the retry is due.
       await this.hold(handle, job.data.nextAttemptAt);
       await job.moveToWait(token);
       return undefined;
