@@ -287,3 +287,55 @@ test('bullmq worker delivers, retries and dead-letters', async (t) => {
     'the replayed delivery to be attempted again',
   );
 });
+
+test('bullmq lists by status across queues', async (t) => {
+  const settings = redisForTest(t);
+  if (!settings) return;
+  const store = openStore(t, settings);
+  const made = [];
+  for (let index = 0; index < 6; index++) {
+    const delivery = sampleDelivery({ target: index % 2 === 0 ? 'http://even' : 'http://odd' });
+    made.push(delivery);
+    await store.enqueue(delivery);
+  }
+  await store.claim(claimNow());
+  for (const delivery of made.slice(0, 5)) {
+    await store.complete(
+      delivery.id,
+      { number: 1, startedAt: Date.now(), finishedAt: Date.now(), statusCode: 500 },
+      { status: 'dead', reason: 'schedule used up' },
+    );
+  }
+  const first = await store.list({ status: 'dead' }, { limit: 2 });
+  assert.deepEqual(
+    first.deliveries.map((delivery) => delivery.id),
+    [made[4].id, made[3].id],
+    'newest first across both targets',
+  );
+  const second = await store.list({ status: 'dead' }, { limit: 2, cursor: first.nextCursor });
+  assert.deepEqual(
+    second.deliveries.map((delivery) => delivery.id),
+    [made[2].id, made[1].id],
+  );
+  const last = await store.list({ status: 'dead' }, { limit: 2, cursor: second.nextCursor });
+  assert.deepEqual(
+    last.deliveries.map((delivery) => delivery.id),
+    [made[0].id],
+  );
+  assert.equal(last.nextCursor, undefined);
+  const odd = await store.list({ status: 'dead', target: 'http://odd' }, { limit: 10 });
+  assert.deepEqual(
+    odd.deliveries.map((delivery) => delivery.id),
+    [made[3].id, made[1].id],
+  );
+  const flight = await store.list({ status: 'in_flight' }, { limit: 10 });
+  assert.deepEqual(
+    flight.deliveries.map((delivery) => delivery.id),
+    [made[5].id],
+  );
+  assert.equal(
+    await store.replayMatching({ status: 'dead', target: 'http://even' }, Date.now()),
+    3,
+  );
+  assert.equal((await store.list({ status: 'pending' }, { limit: 10 })).deliveries.length, 3);
+});

@@ -505,12 +505,14 @@ export class BullmqDeliveryStore implements DeliveryStore {
 
   /**
    * Yields the deliveries that match `filter`, newest first, in batches, from below `cursor`.
-   * Every filter is checked on the job, so a rare value may read many jobs.
+   * A status or target filter reads its candidates from BullMQ's state lists of the matching
+   * queues. Otherwise the whole index is walked. Every filter is checked on each job either way.
    */
-  private async *scan(
-    filter: DeliveryFilter,
-    cursor?: string,
-  ): AsyncGenerator<(Found & { seq: number })[]> {
+  private async *scan(filter: DeliveryFilter, cursor?: string): AsyncGenerator<Scanned[]> {
+    if (filter.status !== undefined || filter.target !== undefined) {
+      yield* this.scanCandidates(filter, cursor);
+      return;
+    }
     let upper = cursor === undefined ? '+inf' : `(${cursor}`;
     for (;;) {
       const reply = await this.client.zrevrangebyscore(
@@ -525,17 +527,74 @@ export class BullmqDeliveryStore implements DeliveryStore {
       if (reply.length === 0) {
         return;
       }
-      const ids = reply.filter((_, position) => position % 2 === 0);
-      const entries = await this.loadMany(ids);
-      const batch: (Found & { seq: number })[] = [];
-      entries.forEach((entry, row) => {
-        if (entry.found && matches(entry.found, filter)) {
-          batch.push({ ...entry.found, seq: Number(reply[row * 2 + 1]) });
-        }
-      });
-      yield batch;
+      const rows: IndexRow[] = [];
+      for (let position = 0; position < reply.length; position += 2) {
+        rows.push({ id: reply[position], seq: Number(reply[position + 1]) });
+      }
+      yield await this.matching(rows, filter);
       upper = `(${reply[reply.length - 1]}`;
     }
+  }
+
+  private async *scanCandidates(filter: DeliveryFilter, cursor?: string): AsyncGenerator<Scanned[]> {
+    const ids = await this.candidateIds(filter);
+    const rows: IndexRow[] = [];
+    for (let start = 0; start < ids.length; start += SCAN_BATCH) {
+      const chunk = ids.slice(start, start + SCAN_BATCH);
+      const seqs = await this.client.zmscore(this.keys.index, ...chunk);
+      chunk.forEach((id, position) => {
+        const seq = seqs[position];
+        if (seq !== null && (cursor === undefined || Number(seq) < Number(cursor))) {
+          rows.push({ id, seq: Number(seq) });
+        }
+      });
+    }
+    rows.sort((left, right) => right.seq - left.seq);
+    for (let start = 0; start < rows.length; start += SCAN_BATCH) {
+      yield await this.matching(rows.slice(start, start + SCAN_BATCH), filter);
+    }
+  }
+
+  /** Returns the ids in the BullMQ state lists that a status and target filter allow. */
+  private async candidateIds(filter: DeliveryFilter): Promise<string[]> {
+    const states = filter.status === undefined ? ALL_STATES : STATES_OF_STATUS[filter.status];
+    const handles = (await this.queues.all()).filter(
+      (handle) => filter.target === undefined || handle.route.target === filter.target,
+    );
+    const pipeline = this.client.pipeline();
+    for (const handle of handles) {
+      const keys = handle.queue.keys as Record<string, string>;
+      for (const state of states) {
+        if (state === 'wait' || state === 'active' || state === 'paused') {
+          pipeline.lrange(keys[state], 0, -1);
+        } else {
+          pipeline.zrange(keys[state], 0, -1);
+        }
+      }
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const ids = new Set<string>();
+    for (const [error, members] of replies) {
+      if (error) {
+        throw error;
+      }
+      for (const id of members as string[]) {
+        ids.add(id);
+      }
+    }
+    return [...ids];
+  }
+
+  /** Loads the jobs of index rows and keeps those that match `filter`, in the rows' order. */
+  private async matching(rows: IndexRow[], filter: DeliveryFilter): Promise<Scanned[]> {
+    const entries = await this.loadMany(rows.map((row) => row.id));
+    const batch: Scanned[] = [];
+    entries.forEach((entry, position) => {
+      if (entry.found && matches(entry.found, filter)) {
+        batch.push({ ...entry.found, seq: rows[position].seq });
+      }
+    });
+    return batch;
   }
 
   private startHeartbeat(): void {
@@ -577,6 +636,24 @@ interface Found {
   status: DeliveryStatus;
   handle: QueueHandle;
 }
+
+interface IndexRow {
+  id: string;
+  /** Position in enqueue order, the score in the listing index. */
+  seq: number;
+}
+
+type Scanned = Found & { seq: number };
+
+/** BullMQ's lists and sorted sets of jobs (bullmq 6.7 key names), by the status they hold. */
+const STATES_OF_STATUS: Record<DeliveryStatus, string[]> = {
+  pending: ['wait', 'paused', 'prioritized', 'delayed'],
+  in_flight: ['active'],
+  delivered: ['completed'],
+  dead: ['failed'],
+};
+
+const ALL_STATES = Object.values(STATES_OF_STATUS).flat();
 
 interface IndexEntry {
   id: string;
