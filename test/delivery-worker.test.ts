@@ -152,3 +152,37 @@ test('recovering backend gets all unordered', async (t) => {
   assert.equal(counts.delivered, 20);
   assert.equal(counts.dead, 0);
 });
+
+test('full target does not spin the worker', async (t) => {
+  const hanging: (() => void)[] = [];
+  const slow = await startUpstream((_request, response) => {
+    hanging.push(() => response.end());
+  });
+  t.after(async () => {
+    for (const release of hanging) {
+      release();
+    }
+    await slow.close();
+  });
+  const config = deliveryConfig(
+    { target: slow.url, timeout: '30s' },
+    { queue: { retry_jitter: 0, poll_interval: '200ms', target_concurrency: 2 } },
+  );
+  const { runtime, accept } = await prepareQueue(t, config);
+  for (let index = 0; index < 5; index++) {
+    assert.equal((await accept({ target: slow.url })).status, 202);
+  }
+  let claims = 0;
+  const claim = runtime.store.claim.bind(runtime.store);
+  runtime.store.claim = (request) => {
+    claims += 1;
+    return claim(request);
+  };
+  await runtime.start();
+  await waitFor(() => slow.requests.length === 2, 5_000, 'two attempts at the slow target');
+  claims = 0;
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // Three due deliveries wait for a slot; the worker looks again once per poll interval.
+  assert.ok(claims <= 10, `the worker claimed ${claims} times in 1 s with no free slot`);
+  assert.equal(slow.requests.length, 2, 'no third attempt while both slots are taken');
+});

@@ -536,7 +536,10 @@ export class BullmqDeliveryStore implements DeliveryStore {
     }
   }
 
-  private async *scanCandidates(filter: DeliveryFilter, cursor?: string): AsyncGenerator<Scanned[]> {
+  private async *scanCandidates(
+    filter: DeliveryFilter,
+    cursor?: string,
+  ): AsyncGenerator<Scanned[]> {
     const ids = await this.candidateIds(filter);
     const rows: IndexRow[] = [];
     for (let start = 0; start < ids.length; start += SCAN_BATCH) {

@@ -136,11 +136,12 @@ export class DeliveryWorker {
     }
     this.passing = true;
     try {
+      let started = 0;
       do {
         this.passAgain = false;
-        await this.runDue();
+        started = await this.runDue();
       } while (this.passAgain && this.running);
-      await this.scheduleNext();
+      await this.scheduleNext(started > 0);
     } catch (error) {
       this.warnOnce('store', { err: error }, 'delivery store failed, retrying shortly');
       this.schedule(this.options.pollIntervalMs);
@@ -149,9 +150,17 @@ export class DeliveryWorker {
     }
   }
 
-  private async scheduleNext(): Promise<void> {
+  /**
+   * Waits until the next delivery is due, at most `pollIntervalMs`. A due delivery that the last
+   * pass could not claim waits for a free slot of its target: the end of an attempt wakes the
+   * worker, and the poll interval bounds the wait, so a full target costs no claim per tick.
+   */
+  private async scheduleNext(progressed: boolean): Promise<void> {
     const due = await this.options.store.nextDueAt();
-    const wait = due === undefined ? this.options.pollIntervalMs : due - this.now();
+    let wait = due === undefined ? this.options.pollIntervalMs : due - this.now();
+    if (wait <= 0 && !progressed) {
+      wait = this.options.pollIntervalMs;
+    }
     this.schedule(Math.max(0, Math.min(wait, this.options.pollIntervalMs)));
   }
 
