@@ -339,3 +339,23 @@ test('bullmq lists by status across queues', async (t) => {
   );
   assert.equal((await store.list({ status: 'pending' }, { limit: 10 })).deliveries.length, 3);
 });
+
+test('bullmq queues again after redis lost its data', async (t) => {
+  const settings = redisForTest(t);
+  if (!settings) return;
+  const store = openStore(t, settings);
+  const before = sampleDelivery({ target: 'http://lost', orderKey: 'http://lost' });
+  await store.enqueue(before);
+  // What a FLUSHDB or a failover to an empty replica does to the keys of this store.
+  await flushPrefix(settings);
+  const after = sampleDelivery({ target: 'http://lost', orderKey: 'http://lost' });
+  assert.equal((await store.enqueue(after)).status, 'queued');
+  const claimed = await store.claim(claimNow());
+  assert.deepEqual(
+    claimed.map((delivery) => delivery.id),
+    [after.id],
+    'the queue is known to the worker again',
+  );
+  const pending = await store.list({ status: 'in_flight' }, { limit: 10 });
+  assert.equal(pending.deliveries.length, 1, 'a status listing finds it');
+});

@@ -12,6 +12,7 @@ import {
 import { redisForTest, startOwnRedis } from './redis-helpers.js';
 
 const SECRET = 'whsec_bullmq_gateway_test_secret';
+const ADMIN_TOKEN = 'admin-token-for-bullmq-tests-0123';
 
 /** Writes a config whose webhook route queues in BullMQ on `redisUrl`. */
 function bullmqConfig(redisUrl: string, keyPrefix: string, backend: TestUpstream): string {
@@ -24,6 +25,8 @@ stores:
     key_prefix: "${keyPrefix}"
     worker_heartbeat: 200ms
   delivery: bullmq
+admin:
+  token: ${ADMIN_TOKEN}
 queue:
   poll_interval: 50ms
   retry_jitter: 0
@@ -115,6 +118,12 @@ test('bullmq: redis outage refuses and recovers', { timeout: 90_000 }, async (t)
   assert.equal(refused.status, 503, 'a webhook that cannot be stored is not acknowledged');
   assert.equal(JSON.parse(refused.body).code, 'PACTOWN_ERR_DELIVERY_STORE_UNAVAILABLE');
   assert.equal(refused.headers['retry-after'], '5');
+  const listing = await rawRequest(gateway.url, {
+    path: '/admin/deliveries',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(listing.status, 503, 'the admin API reports the store as unavailable');
+  assert.equal(JSON.parse(listing.body).code, 'PACTOWN_ERR_DELIVERY_STORE_UNAVAILABLE');
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   assert.equal(gateway.child.exitCode, null, 'the gateway keeps running');
 

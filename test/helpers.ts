@@ -204,7 +204,7 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 
 /** Starts `pactown start --config FILE --port 0` and waits for its "gateway started" line. */
 export async function spawnGateway(

@@ -92,11 +92,11 @@ export interface OwnRedis {
 /**
  * Starts a redis-server of the test's own on a free port, killed after the test. With
  * `persistent`, every write is appended and fsynced before the reply (`appendfsync always`), so
- * a SIGKILL loses nothing acknowledged.
+ * a SIGKILL loses nothing acknowledged. With `password`, clients must authenticate with it.
  */
 export async function startOwnRedis(
   t: TestContext,
-  options: { persistent?: boolean } = {},
+  options: { persistent?: boolean; password?: string } = {},
 ): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'pactown-redis-'));
@@ -107,10 +107,19 @@ export async function startOwnRedis(
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...persistence],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        ...persistence,
+        ...(options.password ? ['--requirepass', options.password] : []),
+      ],
       { stdio: 'ignore' },
     );
-    await waitForPing(port);
+    await waitForPing(port, options.password);
   };
   const kill = async () => {
     const server = child;
@@ -129,10 +138,11 @@ export async function startOwnRedis(
   return { url: `redis://127.0.0.1:${port}`, port, dir, start, kill };
 }
 
-async function waitForPing(port: number): Promise<void> {
+async function waitForPing(port: number, password?: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const client = new Redis(port, '127.0.0.1', {
+      password,
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,

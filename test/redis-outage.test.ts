@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { type TestContext, test } from 'node:test';
 import { stripeRequest, waitFor } from './delivery-helpers.js';
-import { rawRequest, spawnGateway, startUpstream, writeConfig } from './helpers.js';
+import { CLI, rawRequest, spawnGateway, startUpstream, writeConfig } from './helpers.js';
 import { startOwnRedis } from './redis-helpers.js';
 
 const SECRET = 'whsec_redis_outage_test_secret';
@@ -129,7 +130,13 @@ routes:
   assert.equal(gateway.child.exitCode, null, 'the gateway is still running');
 });
 
-test('gateway starts while redis is down', { timeout: 60_000 }, async (t) => {
+for (const engine of ['redis', 'bullmq']) {
+  test(`${engine}: gateway starts while redis is down`, { timeout: 60_000 }, (t) =>
+    startWhileDown(t, engine),
+  );
+}
+
+async function startWhileDown(t: TestContext, engine: string): Promise<void> {
   if (!process.env.REDIS_URL && process.env.PACTOWN_REQUIRE_REDIS !== '1') {
     t.skip('REDIS_URL is not set; set REDIS_URL=redis://127.0.0.1:6379 to run the Redis tests');
     return;
@@ -148,6 +155,7 @@ server:
 stores:
   redis:
     url: ${redis.url}
+  delivery: ${engine}
 queue:
   poll_interval: 50ms
 routes:
@@ -171,4 +179,58 @@ routes:
   await waitFor(async () => (await send()).status === 202, 15_000, 'the webhook to be queued');
   await waitFor(() => backend.requests.length === 1, 15_000, 'the delivery');
   assert.equal(gateway.child.exitCode, null, 'the gateway is still running');
-});
+}
+
+for (const engine of ['redis', 'bullmq']) {
+  test(`${engine}: wrong redis password stays out of logs`, { timeout: 60_000 }, (t) =>
+    wrongPassword(t, engine),
+  );
+}
+
+async function wrongPassword(t: TestContext, engine: string): Promise<void> {
+  if (!process.env.REDIS_URL && process.env.PACTOWN_REQUIRE_REDIS !== '1') {
+    t.skip('REDIS_URL is not set; set REDIS_URL=redis://127.0.0.1:6379 to run the Redis tests');
+    return;
+  }
+  const redis = await startOwnRedis(t, { password: 'the-right-redis-password' });
+  const wrong = 'WRONGpass-must-not-be-logged';
+  const backend = await startUpstream();
+  t.after(() => backend.close());
+  const config = writeConfig(`
+server:
+  log_level: info
+stores:
+  redis:
+    url: redis://:${wrong}@127.0.0.1:${redis.port}
+  delivery: ${engine}
+routes:
+  - path: /webhooks/stripe
+    provider: stripe
+    secret: ${SECRET}
+    delivery: queue
+    target: ${backend.url}/events
+`);
+  const gateway = await spawnGateway(t, config);
+  const { body, headers } = stripeRequest('evt_wrong_password', SECRET);
+  const response = await rawRequest(gateway.url, {
+    method: 'POST',
+    path: '/webhooks/stripe',
+    headers,
+    body,
+  });
+  assert.equal(response.status, 503, 'nothing is acknowledged without a Redis that accepts us');
+  const health = await rawRequest(gateway.url, { path: '/health' });
+  assert.equal(health.status, 200, 'the gateway serves its other endpoints');
+  const cli = spawnSync(process.execPath, [CLI, 'deliveries', 'list', '--config', config], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(cli.status, 1, 'the CLI fails');
+  assert.match(cli.stderr, /reading the delivery store failed/);
+  const logged = JSON.stringify(gateway.logs);
+  assert.ok(logged.includes('WRONGPASS'), 'the failed authentication is logged');
+  assert.ok(!logged.includes(wrong), 'the password is not in the gateway log');
+  assert.ok(!cli.stderr.includes(wrong), 'the password is not in the CLI output');
+  assert.ok(!cli.stdout.includes(wrong), 'the password is not in the CLI output');
+  assert.equal(gateway.child.exitCode, null, 'the gateway is still running');
+}

@@ -14,6 +14,7 @@ import { readStorageSettings } from '../../core/delivery/settings.js';
 import { SqliteDeliveryStore } from '../../core/delivery/sqlite-store.js';
 import type { DeliveryStore } from '../../core/delivery/store.js';
 import { configPath, type FastifyBaseLogger, loadConfig } from '../../core/index.js';
+import { REDACTED_LOG_PATHS } from '../../core/log-fields.js';
 import { openSqliteDatabase } from '../../core/stores/sqlite-database.js';
 import { builtinLoadOptions } from '../builtins.js';
 import { type Command, parseCommandArgs, UsageError } from '../command.js';
@@ -43,7 +44,10 @@ async function openStore(values: Values): Promise<DeliveryStore> {
     unsetAllowed: (path) => !/^(storage|stores|queue)(\.|$)/.test(path),
   });
   // With stores.delivery on Redis the queue lives there, shared by every instance.
-  const log = pino({ level: 'warn' }, pino.destination(2)) as unknown as FastifyBaseLogger;
+  const log = pino(
+    { level: 'warn', redact: { paths: REDACTED_LOG_PATHS, censor: '***' } },
+    pino.destination(2),
+  ) as unknown as FastifyBaseLogger;
   const redis = openRedisDeliveryStore(loaded.config, log);
   if (redis) {
     return redis;
@@ -130,7 +134,7 @@ export const deliveriesCommand: Command = {
        pactown deliveries replay FILTERS
 
 Reads the delivery store of a config (--config FILE, else $ROUTES_CONFIG, else ./routes.yaml)
-directly: its SQLite file, or Redis when stores.delivery is redis. It works whether the gateway
+directly: its SQLite file, or Redis when stores.delivery is redis or bullmq. It works whether the gateway
 runs or not, and a running gateway sends replayed deliveries within queue.poll_interval.
 
 Filters: --status pending|in_flight|delivered|dead, --provider NAME, --target URL,
@@ -155,9 +159,27 @@ Replay by filter needs at least one filter.`,
       if (error instanceof DeliveryFilterError) {
         throw new UsageError(error.message);
       }
+      if (isRedisFailure(error)) {
+        console.error(
+          `reading the delivery store failed: ${(error as Error).message}; check that Redis answers at stores.redis.url`,
+        );
+        return 1;
+      }
       throw error;
     } finally {
       await store.close();
     }
   },
 };
+
+/** Checks whether an error comes from ioredis: a refused connection, a reply error or a timeout. */
+function isRedisFailure(error: unknown): boolean {
+  const name = (error as Error)?.name ?? '';
+  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  const message = (error as Error)?.message ?? '';
+  return (
+    ['MaxRetriesPerRequestError', 'ReplyError'].includes(name) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||
+    /^(Connection is closed|Command timed out|Stream isn't writeable)/.test(message)
+  );
+}

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DeliveryFilterError } from '../delivery/errors.js';
 import {
   FILTER_KEYS,
@@ -16,11 +16,29 @@ import { errorBody } from '../errors.js';
 
 const ROUTE = '/admin/deliveries';
 
-function sendFilterError(reply: FastifyReply, error: unknown) {
+/** Seconds a client should wait before it asks again after the store failed. */
+const STORE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Answers a filter error with 400, and any other failure, which comes from the delivery store
+ * (Redis unreachable, for instance), with 503 and one log line.
+ */
+function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
   if (error instanceof DeliveryFilterError) {
     return reply.code(400).send(errorBody(error.code, error.message, ROUTE));
   }
-  throw error;
+  request.log.error({ err: error }, 'reading the delivery store failed');
+  const reason = (error as Error)?.message ?? String(error);
+  return reply
+    .code(503)
+    .header('retry-after', String(STORE_RETRY_AFTER_SECONDS))
+    .send(
+      errorBody(
+        'PACTOWN_ERR_DELIVERY_STORE_UNAVAILABLE',
+        `the delivery store failed (${reason}); try again once it answers`,
+        ROUTE,
+      ),
+    );
 }
 
 /** Adds the delivery endpoints of the admin API to `scope` (prefix `/admin`). */
@@ -33,13 +51,18 @@ export function registerDeliveryEndpoints(scope: FastifyInstance, runtime: Deliv
       rejectUnknownKeys(query, [...FILTER_KEYS, ...PAGE_KEYS]);
       return await listDeliveries(store, parseDeliveryFilter(query), parsePage(query));
     } catch (error) {
-      return sendFilterError(reply, error);
+      return sendError(request, reply, error);
     }
   });
 
   scope.get('/deliveries/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const shown = await showDelivery(store, id);
+    let shown: Awaited<ReturnType<typeof showDelivery>>;
+    try {
+      shown = await showDelivery(store, id);
+    } catch (error) {
+      return sendError(request, reply, error);
+    }
     if (!shown) {
       return reply
         .code(404)
@@ -50,7 +73,12 @@ export function registerDeliveryEndpoints(scope: FastifyInstance, runtime: Deliv
 
   scope.post('/deliveries/:id/replay', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const outcome = await replayDelivery(store, id, runtime.now());
+    let outcome: Awaited<ReturnType<typeof replayDelivery>>;
+    try {
+      outcome = await replayDelivery(store, id, runtime.now());
+    } catch (error) {
+      return sendError(request, reply, error);
+    }
     if (outcome === 'not_found') {
       return reply
         .code(404)
@@ -75,7 +103,8 @@ export function registerDeliveryEndpoints(scope: FastifyInstance, runtime: Deliv
   scope.post('/deliveries/replay', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || Array.isArray(body)) {
-      return sendFilterError(
+      return sendError(
+        request,
         reply,
         new DeliveryFilterError('the body must be a JSON object of filters'),
       );
@@ -88,7 +117,7 @@ export function registerDeliveryEndpoints(scope: FastifyInstance, runtime: Deliv
       runtime.worker.wake();
       return reply.code(202).send({ status: 'replayed', replayed });
     } catch (error) {
-      return sendFilterError(reply, error);
+      return sendError(request, reply, error);
     }
   });
 }

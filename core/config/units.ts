@@ -51,6 +51,15 @@ export const durationSchema = {
   'x-expected': 'a duration in seconds or with a unit, such as 30, 60s, 5m or 250ms',
 };
 
+/** JSON Schema of a duration above zero, for intervals and timeouts that 0 would break. */
+export const positiveDurationSchema = {
+  anyOf: [
+    { type: 'number', exclusiveMinimum: 0 },
+    { type: 'string', pattern: `(?=^[^1-9]*[1-9])${DURATION_PATTERN}` },
+  ],
+  'x-expected': 'a duration above zero, in seconds or with a unit, such as 1, 5s or 250ms',
+};
+
 /** JSON Schema of a size: bytes as an integer, or a string with a unit. */
 export const sizeSchema = {
   anyOf: [

@@ -61,7 +61,6 @@ export function queueNameFor(route: QueueRoute): string {
  */
 export class BullmqQueues {
   private readonly handles = new Map<string, QueueHandle>();
-  private readonly registered = new Set<string>();
   private readonly workers: Worker[] = [];
   private readonly checked = new Set<Worker>();
   private workerClient?: Redis;
@@ -72,19 +71,12 @@ export class BullmqQueues {
     this.warning = new ThrottledLog(options.log);
   }
 
-  /** Returns the queue of `route`, recording it in the registry on first use. */
-  async forRoute(route: QueueRoute): Promise<QueueHandle> {
-    const name = queueNameFor(route);
-    const handle = this.handle(name, route);
-    if (!this.registered.has(name)) {
-      await this.options.client.hset(this.options.registryKey, name, JSON.stringify(route));
-      if (route.orderKey !== undefined) {
-        // One job in flight across every instance keeps the ordering key's deliveries in order.
-        await handle.queue.setGlobalConcurrency(1);
-      }
-      this.registered.add(name);
-    }
-    return handle;
+  /**
+   * Returns the queue of `route`. The caller records it in the registry with each enqueue, so a
+   * registry lost with Redis's data is written again by the next event.
+   */
+  forRoute(route: QueueRoute): QueueHandle {
+    return this.handle(queueNameFor(route), route);
   }
 
   /** Returns the queue called `name`, or undefined when no instance registered it. */

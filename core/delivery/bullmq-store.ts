@@ -53,12 +53,16 @@ export interface BullmqDeliveryStoreOptions {
   log: FastifyBaseLogger;
 }
 
-/** Adds an id to the listing index and notes its queue, numbering it in enqueue order. */
+/**
+ * Adds an id to the listing index, numbered in enqueue order, notes its queue, and records the
+ * queue in the registry that every instance's worker reads.
+ */
 const INDEX = new RedisScript(
   'pactownBullmqIndex',
   `local seq = redis.call('INCR', KEYS[1])
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
 return seq`,
 );
 
@@ -77,7 +81,13 @@ return seq`,
 export class BullmqDeliveryStore implements DeliveryStore {
   private readonly queues: BullmqQueues;
   private readonly held = new Map<string, HeldJob>();
-  private readonly keys: { seq: string; index: string; where: string; hold: string };
+  private readonly keys: {
+    seq: string;
+    index: string;
+    where: string;
+    queues: string;
+    hold: string;
+  };
   private readonly heartbeatMs: number;
   private readonly warning: ThrottledLog;
   private heartbeatTimer?: NodeJS.Timeout;
@@ -92,6 +102,7 @@ export class BullmqDeliveryStore implements DeliveryStore {
       seq: `${base}:seq`,
       index: `${base}:index`,
       where: `${base}:where`,
+      queues: `${base}:queues`,
       hold: `${base}:hold:`,
     };
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_WORKER_HEARTBEAT_MS;
@@ -100,7 +111,7 @@ export class BullmqDeliveryStore implements DeliveryStore {
       client: lease.client,
       openWorkerClient: () => this.openWorkerClient(),
       prefix: base,
-      registryKey: `${base}:queues`,
+      registryKey: this.keys.queues,
       lockMs: MISSED_HEARTBEATS * this.heartbeatMs,
       stalledIntervalMs: this.heartbeatMs,
       log: options.log,
@@ -112,17 +123,19 @@ export class BullmqDeliveryStore implements DeliveryStore {
   }
 
   async enqueue(delivery: NewDelivery, dedupe?: DedupeClaim): Promise<EnqueueResult> {
-    const handle = await this.queues.forRoute({
-      target: delivery.target,
-      orderKey: delivery.orderKey,
-    });
+    const handle = this.queues.forRoute({ target: delivery.target, orderKey: delivery.orderKey });
     // The index entry comes first: an enqueue that fails after it leaves an entry without a
     // job, which listings skip and pruning deletes, never a job that no listing shows.
     await INDEX.run(
       this.client,
-      [this.keys.seq, this.keys.index, this.keys.where],
-      [delivery.id, `${handle.name} ${Date.now()}`],
+      [this.keys.seq, this.keys.index, this.keys.where, this.keys.queues],
+      [delivery.id, `${handle.name} ${Date.now()}`, handle.name, JSON.stringify(handle.route)],
     );
+    if (handle.route.orderKey !== undefined) {
+      // One job in flight across every instance keeps the ordering key's deliveries in order.
+      // It is set with each enqueue, so it survives a loss of Redis's data like the registry.
+      await handle.queue.setGlobalConcurrency(1);
+    }
     const job = await handle.queue.add('delivery', newJobData(delivery), {
       jobId: delivery.id,
       deduplication: dedupe
@@ -221,7 +234,15 @@ export class BullmqDeliveryStore implements DeliveryStore {
    * attempting their jobs, so the count is always 0.
    */
   async recover(_now: number): Promise<number> {
-    await this.queues.checkStalled();
+    try {
+      await this.queues.checkStalled();
+    } catch (error) {
+      // Queues met later, by claims once Redis answers, get the check when they are first used.
+      this.options.log.warn(
+        { err: error },
+        'starting the stalled-job check failed; claims start it once Redis answers',
+      );
+    }
     return 0;
   }
 

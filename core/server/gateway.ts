@@ -13,6 +13,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { GatewayConfig, RouteConfig } from '../config/types.js';
 import { attachDelivery } from '../delivery/attach.js';
 import { errorBody } from '../errors.js';
+import { REDACTED_LOG_PATHS } from '../log-fields.js';
 import type { PluginContext, RoutePluginContext } from '../plugin-api.js';
 import { namedPlugin } from '../proxy/plugin-name.js';
 import { PluginRegistry } from '../registry.js';
@@ -36,16 +37,6 @@ export interface GatewayOptions {
   logger?: FastifyBaseLogger | boolean | Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
 }
-
-/** Headers whose values never reach a log line. */
-const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["stripe-signature"]',
-  'req.headers["x-hub-signature-256"]',
-  'req.headers["webhook-signature"]',
-];
 
 /** Builds the Fastify app of one gateway instance from its config. */
 @injectable()

@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '../config/types.js';
-import { durationSchema } from '../config/units.js';
+import { positiveDurationSchema } from '../config/units.js';
 import type { JsonSchema } from '../plugin-api.js';
 import type { PluginRegistry } from '../registry.js';
 import { type RedisSettings, redisSettingsFromOptions } from './redis-connection.js';
@@ -44,10 +44,10 @@ export const redisConnectionProperties: Record<string, JsonSchema> = {
     pattern: '^\\S+$',
     'x-expected': 'a key prefix without spaces, such as "pactown:" or "shop-a:"',
   },
-  connect_timeout: durationSchema,
-  command_timeout: durationSchema,
-  source_lock_ttl: durationSchema,
-  worker_heartbeat: durationSchema,
+  connect_timeout: positiveDurationSchema,
+  command_timeout: positiveDurationSchema,
+  source_lock_ttl: positiveDurationSchema,
+  worker_heartbeat: positiveDurationSchema,
 };
 
 const redisSchema: JsonSchema = {
