@@ -102,11 +102,18 @@ describe('proxy forwarding', () => {
     for (const path of ['/api/v1/x', '/own/x']) {
       await rawRequest(url, {
         path,
-        headers: { 'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6;proto=https' },
+        headers: {
+          'x-real-ip': '6.6.6.6',
+          forwarded: 'for=6.6.6.6;proto=https',
+          'x-forwarded-port': '8443',
+          'x-forwarded-prefix': '/evil',
+        },
       });
       const received = upstream.requests.at(-1)!;
       assert.equal(received.headers['x-real-ip'], '127.0.0.1', path);
       assert.equal(received.headers.forwarded, undefined, path);
+      assert.equal(received.headers['x-forwarded-port'], undefined, path);
+      assert.equal(received.headers['x-forwarded-prefix'], undefined, path);
     }
   });
 
@@ -171,5 +178,36 @@ describe('proxy forwarding', () => {
     });
     assert.equal(response.status, 200);
     assert.deepEqual([...upstream.requests.at(-1)!.body], [0, 1, 2, 255, 254]);
+  });
+});
+
+describe('proxy forwarding behind a trusted proxy', () => {
+  it('keeps the proxy headers of a trusted peer', async () => {
+    const upstream = await startUpstream();
+    const loaded = await loadTestConfig(
+      `server:\n  trust_proxy: [127.0.0.1]\nroutes:\n  - path: /api\n    target: ${upstream.url}\n`,
+    );
+    const gateway = await createGateway(loaded, { logger: false });
+    try {
+      const url = await gateway.listen(0, '127.0.0.1');
+      await rawRequest(url, {
+        path: '/api/x',
+        headers: {
+          'x-forwarded-for': '203.0.113.7',
+          forwarded: 'for=203.0.113.7;proto=https',
+          'x-forwarded-port': '8443',
+          'x-forwarded-prefix': '/shop',
+        },
+      });
+      const received = upstream.requests.at(-1)!;
+      assert.equal(received.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+      assert.equal(received.headers['x-real-ip'], '203.0.113.7');
+      assert.equal(received.headers.forwarded, 'for=203.0.113.7;proto=https');
+      assert.equal(received.headers['x-forwarded-port'], '8443');
+      assert.equal(received.headers['x-forwarded-prefix'], '/shop');
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
   });
 });

@@ -31,9 +31,9 @@ export function stripHopByHop<T extends Record<string, unknown>>(headers: T): T 
 }
 
 /**
- * Sets `X-Forwarded-For`, `-Proto`, `-Host` and `X-Real-IP`. A chain or a `Forwarded` header sent
- * by the client is kept only when the client is a trusted proxy, so an untrusted peer cannot
- * forge an address.
+ * Sets `X-Forwarded-For`, `-Proto`, `-Host` and `X-Real-IP`. A chain, a `Forwarded` header, or an
+ * `X-Forwarded-Port` or `-Prefix` sent by the client is kept only when the client is a trusted
+ * proxy, so an untrusted peer cannot forge an address or the path an upstream builds links from.
  */
 export function setForwardedHeaders(request: FastifyRequest, headers: IncomingHttpHeaders): void {
   // The socket is gone when the client aborted while a policy was still running.
@@ -44,8 +44,16 @@ export function setForwardedHeaders(request: FastifyRequest, headers: IncomingHt
   headers['x-forwarded-proto'] = request.protocol;
   headers['x-real-ip'] = trusted ? request.ip : peer;
   // The client may send these itself, so they pass only from a trusted proxy.
-  if (!trusted && headers.forwarded !== undefined) {
-    delete headers.forwarded;
+  if (!trusted) {
+    if (headers.forwarded !== undefined) {
+      delete headers.forwarded;
+    }
+    if (headers['x-forwarded-port'] !== undefined) {
+      delete headers['x-forwarded-port'];
+    }
+    if (headers['x-forwarded-prefix'] !== undefined) {
+      delete headers['x-forwarded-prefix'];
+    }
   }
   const host = request.headers.host;
   if (host !== undefined) {
