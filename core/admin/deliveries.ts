@@ -16,12 +16,12 @@ import { errorBody } from '../errors.js';
 
 const ROUTE = '/admin/deliveries';
 
-/** Seconds a client should wait before it asks again after the store failed. */
+/** Seconds a client should wait before it sends the request again after the store failed. */
 const STORE_RETRY_AFTER_SECONDS = 5;
 
 /**
- * Answers a filter error with 400, and any other failure, which comes from the delivery store
- * (Redis unreachable, for instance), with 503 and one log line.
+ * Sends 400 for a filter error. Any other failure comes from the delivery store (Redis
+ * unreachable, for instance), so it gets 503 and one log line.
  */
 function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown) {
   if (error instanceof DeliveryFilterError) {

@@ -152,8 +152,8 @@ export class DeliveryWorker {
 
   /**
    * Waits until the next delivery is due, at most `pollIntervalMs`. A due delivery that the last
-   * pass could not claim waits for a free slot of its target: the end of an attempt wakes the
-   * worker, and the poll interval bounds the wait, so a full target costs no claim per tick.
+   * pass could not claim waits for a free slot of its target. The end of an attempt wakes the
+   * worker and the poll interval bounds the wait, so a full target costs no claim per tick.
    */
   private async scheduleNext(progressed: boolean): Promise<void> {
     const due = await this.options.store.nextDueAt();
