@@ -22,22 +22,25 @@ export function limiterStoreClass(
   onError: (error: unknown) => void,
 ): FastifyRateLimitStoreCtor {
   const prefix = `${bucket}\u0000`;
+  const failed = (error: unknown, callback: IncrCallback) => {
+    onError(error);
+    callback(new LimiterStoreError(error));
+  };
   return class PactownLimiterStore {
     incr(key: string, callback: IncrCallback, timeWindow: number): void {
-      const failed = (error: unknown) => {
-        onError(error);
-        callback(new LimiterStoreError(error));
-      };
       let counted: ReturnType<LimiterStore['incr']>;
       try {
         counted = store.incr(prefix + key, timeWindow);
       } catch (error) {
-        failed(error);
+        failed(error, callback);
         return;
       }
       // An in-process store counts synchronously, which spares a promise per request.
       if (counted instanceof Promise) {
-        counted.then((result) => callback(null, result), failed);
+        counted.then(
+          (result) => callback(null, result),
+          (error: unknown) => failed(error, callback),
+        );
       } else {
         callback(null, counted);
       }
