@@ -237,7 +237,7 @@ export class BullmqDeliveryStore implements DeliveryStore {
     try {
       await this.queues.checkStalled();
     } catch (error) {
-      // Queues met later, by claims once Redis answers, get the check when they are first used.
+      // Each queue gets the check when a claim first reads it, once Redis responds again.
       this.options.log.warn(
         { err: error },
         'starting the stalled-job check failed; claims start it once Redis answers',

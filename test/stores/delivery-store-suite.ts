@@ -33,8 +33,8 @@ const everySlot = () => 100;
 /**
  * The contract every {@link DeliveryStore} implementation must meet. Call it from a test file
  * with a factory of empty stores; each test gets its own store. `skip` maps test names to the
- * reason a store cannot run them, such as a store that schedules by the wall clock and so
- * cannot follow the suite's test clock; that store's own tests must cover the same behaviour.
+ * reason a store cannot run them. A store that schedules by the wall clock cannot follow the
+ * suite's test clock, for example. That store's own tests must then cover the same behaviour.
  */
 export function deliveryStoreSuite(
   name: string,
