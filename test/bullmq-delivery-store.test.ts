@@ -168,6 +168,7 @@ test('bullmq ordered head holds back the rest', async (t) => {
   const next = sampleDelivery({ target: 'http://o', orderKey: 'http://o' });
   await store.enqueue(head);
   await store.enqueue(next);
+
   const first = await store.claim(claimNow());
   assert.deepEqual(
     first.map((delivery) => delivery.id),
@@ -175,6 +176,7 @@ test('bullmq ordered head holds back the rest', async (t) => {
     'one delivery of an ordering key at a time',
   );
   assert.equal(await store.nextDueAt(), undefined, 'nothing is due while the head is in flight');
+
   const retryAt = Date.now() + 300;
   await store.complete(
     head.id,
@@ -183,6 +185,7 @@ test('bullmq ordered head holds back the rest', async (t) => {
   );
   assert.deepEqual(await store.claim(claimNow()), [], 'a retrying head holds back the next one');
   assert.equal(await store.nextDueAt(), retryAt, 'due when the head retries');
+
   await sleep(350);
   const retried = await store.claim(claimNow());
   assert.deepEqual(
@@ -190,6 +193,7 @@ test('bullmq ordered head holds back the rest', async (t) => {
     [head.id],
     'the head comes first again',
   );
+
   await store.complete(
     head.id,
     { number: 2, startedAt: Date.now(), finishedAt: Date.now(), statusCode: 200 },
@@ -213,6 +217,7 @@ test('bullmq takes back jobs of a dead worker', async (t) => {
   await dying.enqueue(orphaned);
   await dying.recover(Date.now());
   await survivor.recover(Date.now());
+
   const claimed = await dying.claim(claimNow());
   assert.equal(claimed.length, 2);
   await dying.release([released.id], Date.now());
@@ -222,6 +227,7 @@ test('bullmq takes back jobs of a dead worker', async (t) => {
     reclaimed.map((delivery) => delivery.id),
     [released.id],
   );
+
   // The dying store stops renewing locks without releasing anything, as a killed process does.
   await dying.close();
   await waitFor(
@@ -229,9 +235,9 @@ test('bullmq takes back jobs of a dead worker', async (t) => {
     5_000,
     'the expired lock to return the job',
   );
-  const taken = await survivor.claim(claimNow());
+  const retaken = await survivor.claim(claimNow());
   assert.deepEqual(
-    taken.map((delivery) => delivery.id),
+    retaken.map((delivery) => delivery.id),
     [orphaned.id],
   );
 });
@@ -263,9 +269,9 @@ test('bullmq worker delivers, retries and dead-letters', async (t) => {
   await worker.start();
   t.after(() => worker.stop(1_000));
   const retried = sampleDelivery({ target: `${upstream.url}/ok`, receivedAt: Date.now() });
-  const gone = sampleDelivery({ target: `${upstream.url}/gone`, receivedAt: Date.now() });
+  const goneTarget = sampleDelivery({ target: `${upstream.url}/gone`, receivedAt: Date.now() });
   await store.enqueue(retried);
-  await store.enqueue(gone);
+  await store.enqueue(goneTarget);
   worker.wake();
   await waitFor(
     async () => (await store.counts()).delivered === 1 && (await store.counts()).dead === 1,
@@ -277,12 +283,12 @@ test('bullmq worker delivers, retries and dead-letters', async (t) => {
   assert.equal(delivered?.lastStatus, 200);
   const statuses = (await store.attempts(retried.id)).map((attempt) => attempt.statusCode);
   assert.deepEqual(statuses, [503, 503, 200]);
-  const dead = await store.get(gone.id);
+  const dead = await store.get(goneTarget.id);
   assert.equal(dead?.status, 'dead');
   assert.equal(dead?.deadReason, 'target answered 410 Gone');
-  assert.equal(await store.replay(gone.id, Date.now()), true, 'a dead letter replays');
+  assert.equal(await store.replay(goneTarget.id, Date.now()), true, 'a dead letter replays');
   await waitFor(
-    async () => (await store.get(gone.id))?.attempts === 2,
+    async () => (await store.get(goneTarget.id))?.attempts === 2,
     10_000,
     'the replayed delivery to be attempted again',
   );
@@ -292,47 +298,50 @@ test('bullmq lists by status across queues', async (t) => {
   const settings = redisForTest(t);
   if (!settings) return;
   const store = openStore(t, settings);
-  const made = [];
+  const enqueued = [];
   for (let index = 0; index < 6; index++) {
     const delivery = sampleDelivery({ target: index % 2 === 0 ? 'http://even' : 'http://odd' });
-    made.push(delivery);
+    enqueued.push(delivery);
     await store.enqueue(delivery);
   }
   await store.claim(claimNow());
-  for (const delivery of made.slice(0, 5)) {
+  for (const delivery of enqueued.slice(0, 5)) {
     await store.complete(
       delivery.id,
       { number: 1, startedAt: Date.now(), finishedAt: Date.now(), statusCode: 500 },
       { status: 'dead', reason: 'schedule used up' },
     );
   }
+
   const first = await store.list({ status: 'dead' }, { limit: 2 });
   assert.deepEqual(
     first.deliveries.map((delivery) => delivery.id),
-    [made[4].id, made[3].id],
+    [enqueued[4].id, enqueued[3].id],
     'newest first across both targets',
   );
   const second = await store.list({ status: 'dead' }, { limit: 2, cursor: first.nextCursor });
   assert.deepEqual(
     second.deliveries.map((delivery) => delivery.id),
-    [made[2].id, made[1].id],
+    [enqueued[2].id, enqueued[1].id],
   );
   const last = await store.list({ status: 'dead' }, { limit: 2, cursor: second.nextCursor });
   assert.deepEqual(
     last.deliveries.map((delivery) => delivery.id),
-    [made[0].id],
+    [enqueued[0].id],
   );
   assert.equal(last.nextCursor, undefined);
+
   const odd = await store.list({ status: 'dead', target: 'http://odd' }, { limit: 10 });
   assert.deepEqual(
     odd.deliveries.map((delivery) => delivery.id),
-    [made[3].id, made[1].id],
+    [enqueued[3].id, enqueued[1].id],
   );
   const flight = await store.list({ status: 'in_flight' }, { limit: 10 });
   assert.deepEqual(
     flight.deliveries.map((delivery) => delivery.id),
-    [made[5].id],
+    [enqueued[5].id],
   );
+
   assert.equal(
     await store.replayMatching({ status: 'dead', target: 'http://even' }, Date.now()),
     3,

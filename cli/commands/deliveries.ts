@@ -161,7 +161,7 @@ Replay by filter needs at least one filter.`,
       }
       if (isRedisFailure(error)) {
         console.error(
-          `reading the delivery store failed: ${(error as Error).message}; check that Redis answers at stores.redis.url`,
+          `reading the delivery store failed: ${(error as Error).message}; check that Redis responds at stores.redis.url`,
         );
         return 1;
       }

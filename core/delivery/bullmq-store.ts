@@ -166,8 +166,8 @@ export class BullmqDeliveryStore implements DeliveryStore {
         request.freeSlots(target) - (takenPerTarget.get(target) ?? 0),
         request.limit - claimed.length,
       );
-      if (handle.route.orderKey !== undefined) {
-        room = (await this.isHeld(handle)) ? 0 : Math.min(room, 1);
+      if (handle.route.orderKey !== undefined && room > 0) {
+        room = (await this.isHeld(handle)) ? 0 : 1;
       }
       for (; room > 0; room--) {
         const delivery = await this.takeNext(handle);
@@ -193,8 +193,9 @@ export class BullmqDeliveryStore implements DeliveryStore {
     if (!held) {
       throw new Error(`delivery ${id} is not in flight at this worker`);
     }
-    // A failure below leaves the job active with a lock that is no longer renewed, so BullMQ
-    // takes it back once the lock expires and the attempt is made again.
+    // NOTE: the attempt log, the job data and the move are three BullMQ calls, not one atomic
+    // step. A failure between them leaves the job active with a lock that is no longer renewed,
+    // so BullMQ takes it back once the lock expires and the attempt is made again.
     this.held.delete(id);
     const { job, token, handle } = held;
     const data: DeliveryData = {
@@ -534,6 +535,8 @@ export class BullmqDeliveryStore implements DeliveryStore {
       yield* this.scanCandidates(filter, cursor);
       return;
     }
+    // NOTE: without a status or target filter the whole index is walked and each job read, so
+    // a rare provider or route may read every delivery still kept.
     let upper = cursor === undefined ? '+inf' : `(${cursor}`;
     for (;;) {
       const reply = await this.client.zrevrangebyscore(
