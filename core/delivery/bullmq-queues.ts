@@ -141,7 +141,12 @@ export class BullmqQueues {
   private startStalledCheck(worker: Worker): void {
     if (!this.checked.has(worker)) {
       this.checked.add(worker);
-      void worker.startStalledCheckTimer();
+      // A rejection here would otherwise be unhandled, which ends a Node process.
+      worker
+        .startStalledCheckTimer()
+        .catch((error) =>
+          this.warning.warn('stalled', { err: error }, 'starting the stalled-job check failed'),
+        );
     }
   }
 
