@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nodeHeapFlags, parseMemorySize } from '../cli/quadlet/node-heap.js';
 import {
   type Contender,
   type ContenderContext,
@@ -48,6 +49,11 @@ export interface BenchOptions {
   scaleRoutes: number[];
   /** When set, Node contenders write V8 CPU profiles (`--cpu-prof`) to this folder. */
   profileDir?: string;
+  /**
+   * Memory size in podman's units, such as `512m`. Every Node contender runs with the V8 heap
+   * flags that `pactown quadlet deploy --memory` writes for it. `host` keeps Node's defaults.
+   */
+  memory: string;
   log(line: string): void;
 }
 
@@ -68,6 +74,8 @@ export interface ContenderResult {
   group: Contender['group'];
   skipped?: string;
   readyMs?: number;
+  /** V8's heap limit in the contender's process; absent for nginx. */
+  heapLimitBytes?: number;
   runs: RunRecord[];
   fixedRate?: RunRecord & { rate: number };
   /** A fixed-rate run at {@link BenchOptions.webhookRate}, for webhook contenders. */
@@ -126,7 +134,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   }
   const upstream = await startServer(
     { kind: 'upstream' },
-    { nodeFlags: profileFlags(options, 'upstream') },
+    { nodeFlags: nodeFlags(options, 'upstream') },
   );
   if (!('url' in upstream)) {
     results.upstreamSkipped = upstream.reason;
@@ -136,7 +144,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const context = (name: string): ContenderContext => {
     const dir = join(work, name);
     mkdirSync(dir, { recursive: true });
-    return { upstream, upstreamUrl: upstream.url, dir, nodeFlags: profileFlags(options, name) };
+    return { upstream, upstreamUrl: upstream.url, dir, nodeFlags: nodeFlags(options, name) };
   };
   try {
     if (options.sections.includes('proxy')) {
@@ -170,13 +178,27 @@ function selected(contenders: Contender[], options: BenchOptions): Contender[] {
   return contenders.filter((contender) => options.only.includes(contender.name));
 }
 
-function profileFlags(options: BenchOptions, name: string): string[] {
-  if (!options.profileDir) {
+/** Returns a Node contender's flags: the heap flags of `options.memory`, then profiling. */
+function nodeFlags(options: BenchOptions, name: string): string[] {
+  const flags = heapFlags(options.memory);
+  if (options.profileDir) {
+    const dir = join(options.profileDir, name);
+    mkdirSync(dir, { recursive: true });
+    flags.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+  }
+  return flags;
+}
+
+/** Returns the V8 heap flags for `memory`, or none for `host`. */
+export function heapFlags(memory: string): string[] {
+  if (memory === 'host') {
     return [];
   }
-  const dir = join(options.profileDir, name);
-  mkdirSync(dir, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  const bytes = parseMemorySize(memory);
+  if (bytes === undefined) {
+    throw new Error(`memory "${memory}" is neither "host" nor a size such as 512m`);
+  }
+  return nodeHeapFlags(bytes);
 }
 
 async function runGroup(
@@ -230,6 +252,7 @@ async function startAll(
       continue;
     }
     result.readyMs = started.readyMs;
+    result.heapLimitBytes = started.heapLimitBytes;
     running.push({ contender, result, server: started, request: await contender.request() });
     options.log(`${contender.name}: listening on ${started.url} (pid ${started.pid})`);
   }

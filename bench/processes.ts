@@ -12,6 +12,8 @@ export interface ServerProcess {
   readyMs: number;
   /** Milliseconds from spawn to listening, including Node start-up and module loading. */
   spawnToReadyMs: number;
+  /** V8's heap limit in the child, which the heap flags set; absent for nginx. */
+  heapLimitBytes?: number;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startServer(
     url: message.ready.url,
     pid: child.pid!,
     readyMs: message.ready.readyMs,
+    heapLimitBytes: message.ready.heapLimitBytes,
     spawnToReadyMs: performance.now() - spawned,
     stop: () => stopChild(child),
   };

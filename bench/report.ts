@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { BenchResults, ContenderResult, RunRecord, ScaleResult } from './harness.js';
-import { describeFailures, median } from './harness.js';
+import { describeFailures, heapFlags, median } from './harness.js';
 import { findWrk, type LoadResult } from './load.js';
 import { findNginx } from './nginx.js';
 
@@ -367,6 +367,8 @@ export function renderReport(results: BenchResults, command: string): string {
     '',
     `Method: every contender runs in its own process on 127.0.0.1 against the same node:http upstream, and autocannon runs in the harness process. Each contender gets a ${options.warmupSeconds} s warm-up, then ${options.rounds} rounds of ${options.durationSeconds} s per connection count (${options.connections.join(' and ')}), pipelining 1, with the contender order rotated every round. Figures are medians over the rounds, with the spread (min–max). Ratios divide medians from the same run and the same connection count. RSS is the peak resident set of the contender's processes during its runs; CPU is CPU seconds per second of those processes. Requests per second count 2xx responses only.`,
     '',
+    heapSentence(results),
+    '',
   );
   const goals = checkGoals(results);
   lines.push('### Goals', '', '| goal | measured | met |', '|---|---|---|');
@@ -395,6 +397,25 @@ export function renderReport(results: BenchResults, command: string): string {
   }
   lines.push(END_MARKER);
   return lines.join('\n');
+}
+
+/** Says which V8 heap the Node contenders ran with, and the limit they reported. */
+function heapSentence(results: BenchResults): string {
+  const memory = results.options.memory ?? 'host';
+  const limits = [...results.proxy, ...results.webhooks]
+    .map((result) => result.heapLimitBytes)
+    .filter((limit) => limit !== undefined);
+  let limit = '';
+  if (limits.length > 0) {
+    const low = integer(Math.min(...limits) / MiB);
+    const high = integer(Math.max(...limits) / MiB);
+    const range = low === high ? low : `${low} to ${high}`;
+    limit = ` V8 reported a heap limit of ${range} MiB in the contenders.`;
+  }
+  if (memory === 'host') {
+    return `Heap: every Node contender ran with Node's defaults for this machine (\`--memory host\`).${limit}`;
+  }
+  return `Heap: every Node contender, peers included, ran with \`${heapFlags(memory).join(' ')}\`, the flags that the unit of \`pactown quadlet deploy --memory ${memory}\` sets (docs/deployment.md).${limit}`;
 }
 
 function appendProxySection(lines: string[], results: BenchResults): void {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import {
   type BenchOptions,
   type BenchResults,
+  heapFlags,
   type LoadTool,
   runBench,
   type Section,
@@ -26,6 +27,9 @@ Options:
   --tools L          autocannon and, when installed, wrk (default autocannon,wrk)
   --no-fixed-rate    skip the latency run at half the maximum rate
   --webhook-rate N   fixed rate, in webhooks per second, for the ingest latency run (default 3000)
+  --memory SIZE      run every Node contender with the V8 heap flags that the Quadlet unit of
+                     \`pactown quadlet deploy --memory SIZE\` sets; "host" keeps Node's
+                     defaults for this machine (default 512m, deploy's default)
   --profile DIR      run Node contenders with --cpu-prof, writing profiles below DIR
   --json FILE        also write every raw figure to FILE
   --from-json FILE   write the report from a --json file of an earlier run, without running
@@ -44,6 +48,7 @@ const { values } = parseArgs({
     tools: { type: 'string', default: 'autocannon,wrk' },
     'no-fixed-rate': { type: 'boolean', default: false },
     'webhook-rate': { type: 'string', default: '3000' },
+    memory: { type: 'string', default: '512m' },
     profile: { type: 'string' },
     json: { type: 'string' },
     'from-json': { type: 'string' },
@@ -75,6 +80,16 @@ function positive(name: string, text: string, allowZero = false): number {
   return value;
 }
 
+function memorySetting(text: string): string {
+  try {
+    heapFlags(text);
+  } catch (error) {
+    console.error(`--memory: ${(error as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  return text;
+}
+
 const options: BenchOptions = {
   durationSeconds: positive('duration', values.duration),
   rounds: positive('rounds', values.rounds),
@@ -87,6 +102,7 @@ const options: BenchOptions = {
   fixedRate: !values['no-fixed-rate'],
   webhookRate: positive('webhook-rate', values['webhook-rate'], true),
   profileDir: values.profile ? resolve(values.profile) : undefined,
+  memory: memorySetting(values.memory),
   log: (line) => console.error(line),
 };
 

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import httpProxy from '@fastify/http-proxy';
 import fastGateway from 'fast-gateway';
 import Fastify from 'fastify';
@@ -20,7 +21,7 @@ export type ServeSpec =
 
 /** The line a child prints on stdout once it listens, or when it cannot start. */
 export type ServeMessage =
-  | { ready: { url: string; readyMs: number } }
+  | { ready: { url: string; readyMs: number; heapLimitBytes: number } }
   | { skip: string }
   | { error: string };
 
@@ -78,7 +79,13 @@ async function main(): Promise<void> {
     }
     process.exit(0);
   }
-  send({ ready: { url: running.url, readyMs: performance.now() - started } });
+  send({
+    ready: {
+      url: running.url,
+      readyMs: performance.now() - started,
+      heapLimitBytes: getHeapStatistics().heap_size_limit,
+    },
+  });
   const stop = () => {
     running.stop().then(
       () => process.exit(0),

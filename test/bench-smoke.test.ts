@@ -34,6 +34,7 @@ test('bench harness runs every contender', async () => {
     sections: ['proxy', 'webhooks', 'scale'],
     only: [],
     scaleRoutes: [1, 100],
+    memory: '512m',
     log: (line) => lines.push(line),
   });
 
@@ -73,7 +74,19 @@ test('bench harness runs every contender', async () => {
     assert.ok(entry.last[0]?.result.rps > 0, `${entry.routes} routes: last route answered no 2xx`);
   }
 
+  // The deploy unit's heap flags for 512m reach every Node contender: a 256 MiB old generation
+  // plus the young generation, where Node's default on this host is several GiB.
+  for (const result of [...results.proxy, ...results.webhooks]) {
+    if (result.skipped || result.name === 'nginx') {
+      continue;
+    }
+    const limitMiB = (result.heapLimitBytes ?? 0) / 2 ** 20;
+    assert.ok(limitMiB >= 256, `${result.name}: heap limit ${limitMiB} MiB`);
+    assert.ok(limitMiB <= 256 + 48, `${result.name}: heap limit ${limitMiB} MiB`);
+  }
+
   const report = renderReport(results, 'npm run bench');
+  assert.match(report, /--max-old-space-size=256 --max-semi-space-size=16/);
   assert.match(report, /### Proxy throughput, autocannon/);
   assert.match(report, /### Route scale/);
   if (process.env.REDIS_URL) {

@@ -20,6 +20,8 @@ import {
   type DeployRequest,
   deploy,
   lintUnitFolder,
+  nodeHeapFlags,
+  parseMemorySize,
   parsePodmanVersion,
   parseUnit,
 } from '../cli/quadlet/index.js';
@@ -400,7 +402,7 @@ test('storage path variants', async (t) => {
       item.storage,
     );
     const environment = values(unit, 'Container', 'Environment').filter(
-      (entry) => !entry.startsWith('NODE_ENV='),
+      (entry) => !entry.startsWith('NODE_ENV=') && !entry.startsWith('"NODE_OPTIONS='),
     );
     assert.deepEqual(environment, item.environment ? [item.environment] : [], item.storage);
     const copy = read(out, 'gateway.yaml');
@@ -471,6 +473,9 @@ test('invalid options are rejected', async (t) => {
     [{ domain: 'exa_mple.com' }, /--domain/],
     [{ subdomain: 'api-' }, /--subdomain "api-"/],
     [{ memory: 'lots' }, /--memory "lots"/],
+    [{ memory: '1.5g' }, /--memory "1\.5g" must be a size/],
+    [{ memory: '128m' }, /--memory "128m" is below 192m/],
+    [{ memory: '100000000' }, /--memory "100000000" is below 192m/],
     [{ port: 70000 }, /--port must be a port number/],
     [{ image: 'has space' }, /--image "has space"/],
     [{ out: join(out, 'with space') }, /output folder .* contains whitespace/],
@@ -526,4 +531,59 @@ test('fallback secrets reach the env example', async (t) => {
   );
   assert.deepEqual(set.unsetVariables, ['GITHUB_SECRET']);
   assert.match(read(withValues, '.env.example'), /^JWT_SECRET=$/m, 'listed even when set here');
+});
+
+test('memory sizes in podman units', () => {
+  assert.equal(parseMemorySize('512m'), 512 * 2 ** 20);
+  assert.equal(parseMemorySize('1G'), 2 ** 30);
+  assert.equal(parseMemorySize('65536k'), 64 * 2 ** 20);
+  assert.equal(parseMemorySize('4096b'), 4096);
+  assert.equal(parseMemorySize('4096'), 4096);
+  for (const bad of ['', 'm', '1.5g', '-1m', '1t', '512 m', '512mb']) {
+    assert.equal(parseMemorySize(bad), undefined, bad);
+  }
+});
+
+test('heap flags follow the memory limit', () => {
+  const MiB = 2 ** 20;
+  assert.deepEqual(nodeHeapFlags(512 * MiB), [
+    '--max-old-space-size=256',
+    '--max-semi-space-size=16',
+  ]);
+  assert.deepEqual(nodeHeapFlags(192 * MiB), [
+    '--max-old-space-size=96',
+    '--max-semi-space-size=6',
+  ]);
+  assert.deepEqual(nodeHeapFlags(4 * 1024 * MiB), [
+    '--max-old-space-size=2048',
+    '--max-semi-space-size=16',
+  ]);
+});
+
+test('unit NODE_OPTIONS work in Node', async (t) => {
+  for (const memory of ['512m', '1g']) {
+    const out = tempDir(t);
+    await deploy(request(out, { memory }));
+    const unit = read(out, 'gw-gateway.container');
+    const options = values(unit, 'Container', 'Environment').filter((entry) =>
+      entry.includes('NODE_OPTIONS='),
+    );
+    assert.equal(options.length, 1, memory);
+    // systemd quoting: the whole assignment is one quoted word, so the space stays in the value.
+    const quoted = /^"NODE_OPTIONS=([^"]+)"$/.exec(options[0] ?? '');
+    assert.ok(quoted, `${memory}: ${options[0]}`);
+    const nodeOptions = quoted[1] ?? '';
+    assert.deepEqual(nodeOptions.split(' '), nodeHeapFlags(parseMemorySize(memory) ?? 0));
+    const child = spawnSync(
+      process.execPath,
+      ['-e', 'console.log(require("node:v8").getHeapStatistics().heap_size_limit)'],
+      { env: { ...process.env, NODE_OPTIONS: nodeOptions }, encoding: 'utf8' },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const limitMiB = Number(child.stdout.trim()) / 2 ** 20;
+    const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
+    // The heap limit is the old generation plus the young generation (three semi-spaces).
+    assert.ok(limitMiB >= oldSpace, `${memory}: ${limitMiB} MiB`);
+    assert.ok(limitMiB <= oldSpace + 48, `${memory}: ${limitMiB} MiB`);
+  }
 });

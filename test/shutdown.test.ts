@@ -65,3 +65,21 @@ it('shutdown refuses new connections', async (t) => {
   assert.equal((await inFlight).status, 200);
   assert.equal(await gateway.exited, 0);
 });
+
+it('start line reports the heap limit', async (t) => {
+  const upstream = await startUpstream((_request, response) => {
+    response.end('ok');
+  });
+  t.after(() => upstream.close());
+  const config = writeConfig(`routes:\n  - path: /api\n    target: ${upstream.url}\n`);
+  const gateway = await spawnGateway(t, config, {
+    NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=16',
+  });
+  const started = gateway.logs.find((entry) => entry.msg === 'gateway started');
+  const limit = Number(started?.heap_limit_mib);
+  // The old generation of 256 MiB plus the young generation, three semi-spaces of 16 MiB.
+  assert.ok(limit >= 256, `heap_limit_mib ${started?.heap_limit_mib}`);
+  assert.ok(limit <= 256 + 48, `heap_limit_mib ${started?.heap_limit_mib}`);
+  gateway.child.kill('SIGTERM');
+  assert.equal(await gateway.exited, 0);
+});

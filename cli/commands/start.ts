@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { configPath, createGateway, type Gateway, loadConfig } from '../../core/index.js';
 import { builtinLoadOptions } from '../builtins.js';
 import { type Command, parseCommandArgs, UsageError } from '../command.js';
@@ -19,8 +20,10 @@ export async function startGateway(options: {
   }
   const gateway = await createGateway(loaded);
   const url = await gateway.listen(port, options.host);
+  // The heap limit shows whether NODE_OPTIONS sized the heap (docs/deployment.md, Memory).
+  const heapLimitMiB = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
   gateway.app.log.info(
-    { url, config: file, routes: loaded.config.routes.length },
+    { url, config: file, routes: loaded.config.routes.length, heap_limit_mib: heapLimitMiB },
     'gateway started',
   );
   let stopping = false;

@@ -3,6 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { configuredPort, prepareConfigCopy } from './config-copy.js';
 import { DeployError } from './errors.js';
 import { formatLintIssues, type LintIssue, lintUnitFolder } from './lint.js';
+import { MIN_MEMORY_BYTES, parseMemorySize } from './node-heap.js';
 import type { PodmanVersion } from './podman.js';
 import { findInlineSecrets } from './secrets.js';
 import { readDeploySource } from './source.js';
@@ -44,7 +45,6 @@ export interface DeployResult {
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const MEMORY = /^\d+[bkmg]?$/i;
 // Unit files cannot carry these in paths without escaping: ":" splits Volume=, "%" starts a
 // systemd specifier, and whitespace splits EnvironmentFile=.
 const UNSAFE_PATH = /[\s:%"\\]/;
@@ -130,8 +130,14 @@ function checkRequest(request: DeployRequest): void {
   if (request.image === '' || /\s/.test(request.image)) {
     throw new DeployError(`--image "${request.image}" is not an image reference`);
   }
-  if (!MEMORY.test(request.memory)) {
+  const memory = parseMemorySize(request.memory);
+  if (memory === undefined) {
     throw new DeployError(`--memory "${request.memory}" must be a size such as 512m or 1g`);
+  }
+  if (memory < MIN_MEMORY_BYTES) {
+    throw new DeployError(
+      `--memory "${request.memory}" is below 192m; the gateway needs about 150 MiB under load`,
+    );
   }
   if (
     request.port !== undefined &&
