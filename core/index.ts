@@ -41,6 +41,7 @@ export type {
   NewDelivery,
 } from './delivery/store.js';
 export { ERROR_CODES, errorBody, GatewayError } from './errors.js';
+export { InsertionOrderedMap } from './ordered-map.js';
 export * from './plugin-api.js';
 export { limitBody } from './proxy/body-limit.js';
 export { proxyRouteKind } from './proxy/proxy-kind.js';

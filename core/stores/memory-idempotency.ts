@@ -1,3 +1,4 @@
+import { InsertionOrderedMap } from '../ordered-map.js';
 import type { IdempotencyStore } from './interfaces.js';
 
 /**
@@ -5,8 +6,8 @@ import type { IdempotencyStore } from './interfaces.js';
  * key is dropped first, so a flood of distinct ids cannot grow memory without limit.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  // A Map keeps insertion order, so its first key is the oldest claim.
-  private readonly expiries = new Map<string, number>();
+  // Each claim is set anew, so the oldest entry is the oldest claim.
+  private readonly expiries = new InsertionOrderedMap<string, number>();
 
   constructor(
     private readonly maxKeys = 100_000,
@@ -19,7 +20,6 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (expiry !== undefined && expiry > time) {
       return false;
     }
-    this.expiries.delete(key);
     this.expiries.set(key, time + ttlMs);
     this.evict(time);
     return true;
@@ -34,7 +34,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   private evict(time: number): void {
-    for (const [key, expiry] of this.expiries) {
+    for (let oldest = this.expiries.oldest(); oldest; oldest = this.expiries.oldest()) {
+      const [key, expiry] = oldest;
       if (this.expiries.size <= this.maxKeys && expiry > time) {
         break;
       }

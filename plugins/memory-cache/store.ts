@@ -1,4 +1,4 @@
-import type { CacheEntry, CacheStore } from '../../core/index.js';
+import { type CacheEntry, type CacheStore, InsertionOrderedMap } from '../../core/index.js';
 
 interface Stored {
   entry: CacheEntry;
@@ -15,9 +15,8 @@ const ENTRY_OVERHEAD_BYTES = 256;
  * estimates the real heap use. An entry larger than the whole byte budget is not stored.
  */
 export class MemoryCacheStore implements CacheStore {
-  // A Map keeps insertion order and a read re-inserts the entry, so the first key is the least
-  // recently used.
-  private readonly entries = new Map<string, Stored>();
+  // A read sets the entry anew, so the oldest entry is the least recently used.
+  private readonly entries = new InsertionOrderedMap<string, Stored>();
   private readonly tagged = new Map<string, Set<string>>();
   private bytes = 0;
 
@@ -36,7 +35,6 @@ export class MemoryCacheStore implements CacheStore {
       this.remove(key);
       return undefined;
     }
-    this.entries.delete(key);
     this.entries.set(key, stored);
     return stored.entry;
   }
@@ -77,7 +75,7 @@ export class MemoryCacheStore implements CacheStore {
 
   private evict(): void {
     while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
-      const oldest = this.entries.keys().next().value as string;
+      const [oldest] = this.entries.oldest() as [string, Stored];
       this.remove(oldest);
     }
   }

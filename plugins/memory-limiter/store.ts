@@ -1,4 +1,4 @@
-import type { LimiterStore } from '../../core/index.js';
+import { InsertionOrderedMap, type LimiterStore } from '../../core/index.js';
 
 interface Window {
   count: number;
@@ -16,9 +16,8 @@ const SWEEP_PER_INCR = 2;
  * of clients expected within one window.
  */
 export class MemoryLimiterStore implements LimiterStore {
-  // A Map keeps insertion order and each new window is inserted anew, so the first key contains
-  // the window that started first.
-  private readonly windows = new Map<string, Window>();
+  // Each new window is set anew, so the oldest entry is the window that started first.
+  private readonly windows = new InsertionOrderedMap<string, Window>();
 
   constructor(
     readonly maxKeys = 100_000,
@@ -46,7 +45,8 @@ export class MemoryLimiterStore implements LimiterStore {
 
   private evict(time: number): void {
     let swept = 0;
-    for (const [key, window] of this.windows) {
+    for (let oldest = this.windows.oldest(); oldest; oldest = this.windows.oldest()) {
+      const [key, window] = oldest;
       const ended = window.endsAt <= time && swept < SWEEP_PER_INCR;
       if (!ended && this.windows.size <= this.maxKeys) {
         return;

@@ -1,9 +1,11 @@
+import { InsertionOrderedMap } from '../../core/index.js';
+
 /**
  * A Map that contains at most `maxEntries` keys. Past the bound the oldest insertion is dropped
  * first, so a flood of distinct keys cannot grow memory without limit.
  */
 export class BoundedMap<K, V> {
-  private readonly entries = new Map<K, V>();
+  private readonly entries = new InsertionOrderedMap<K, V>();
 
   constructor(private readonly maxEntries: number) {}
 
@@ -15,10 +17,9 @@ export class BoundedMap<K, V> {
     if (this.maxEntries <= 0) {
       return;
     }
-    this.entries.delete(key);
     this.entries.set(key, value);
     if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as K;
+      const [oldest] = this.entries.oldest() as [K, V];
       this.entries.delete(oldest);
     }
   }
