@@ -24,6 +24,7 @@ import {
   type ServerProcess,
   type StartFailure,
   startServer,
+  waitForQuiet,
 } from './processes.js';
 
 export type LoadTool = 'autocannon' | 'wrk';
@@ -148,7 +149,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
   try {
     if (options.sections.includes('proxy')) {
-      results.proxy = await runGroup(selected(PROXY_CONTENDERS, options), context, options, tools);
+      results.proxy = await runGroup(
+        selected(PROXY_CONTENDERS, options),
+        context,
+        options,
+        tools,
+        upstream.pid,
+      );
     }
     if (options.sections.includes('webhooks')) {
       const webhookOptions = { ...options, fixedRate: false };
@@ -157,10 +164,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         context,
         webhookOptions,
         ['autocannon'],
+        upstream.pid,
       );
     }
     if (options.sections.includes('scale')) {
-      results.scale = await runScale(context, options);
+      results.scale = await runScale(context, options, upstream.pid);
     }
   } finally {
     await upstream.stop();
@@ -206,22 +214,26 @@ async function runGroup(
   context: (name: string) => ContenderContext,
   options: BenchOptions,
   tools: LoadTool[],
+  upstreamPid: number,
 ): Promise<ContenderResult[]> {
   const running = await startAll(contenders, context, options);
   try {
     const live = running.filter((entry) => entry.server !== undefined);
+    const pids = [upstreamPid, ...live.map((entry) => entry.server!.pid)];
+    const settle = (title: string) => settleBeforeRun(pids, title, options);
     await warmUp(live, options);
     for (let round = 1; round <= options.rounds; round++) {
       for (const entry of rotate(live, round - 1)) {
         for (const connections of options.connections) {
           for (const tool of tools) {
+            await settle(`${entry.contender.name} round ${round}`);
             await measureRun(entry, round, connections, tool, options);
           }
         }
       }
     }
     for (const entry of live) {
-      await runFixedRates(entry, options);
+      await runFixedRates(entry, options, settle);
     }
   } finally {
     for (const entry of running) {
@@ -320,6 +332,21 @@ function describeRun(title: string, record: RunRecord): string {
   return `${title} ${result.tool} c=${record.connections}: ${Math.round(result.rps)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms${rss}${cores}${failures}`;
 }
 
+/**
+ * Waits until the upstream and every contender of the group are idle, so that a queue worker
+ * still delivering the backlog of one contender's run does not take CPU from the next run.
+ */
+async function settleBeforeRun(pids: number[], title: string, options: BenchOptions) {
+  const { waitedMs, quiet } = await waitForQuiet(pids, { maxCores: 0.1, timeoutMs: 60_000 });
+  if (!quiet) {
+    options.log(
+      `${title}: contenders still busy after ${Math.round(waitedMs / 1000)} s; running anyway`,
+    );
+  } else if (waitedMs > 1000) {
+    options.log(`${title}: waited ${Math.round(waitedMs / 1000)} s for the contenders to go idle`);
+  }
+}
+
 /** Names the non-2xx status codes and the connection errors of a run, for logs and tables. */
 export function describeFailures(result: LoadResult): string {
   const codes = Object.entries(result.statusCodes ?? {})
@@ -333,17 +360,23 @@ export function describeFailures(result: LoadResult): string {
 }
 
 /** Runs a contender at half its median maximum, and webhook contenders at the target rate too. */
-async function runFixedRates(entry: Running, options: BenchOptions): Promise<void> {
+async function runFixedRates(
+  entry: Running,
+  options: BenchOptions,
+  settle: (title: string) => Promise<void>,
+): Promise<void> {
   const connections = options.connections[0];
   const maxima = entry.result.runs
     .filter((run) => run.result.tool === 'autocannon' && run.connections === connections)
     .map((run) => run.result.rps);
   if (options.fixedRate && maxima.length > 0) {
     const rate = Math.max(1, Math.floor(median(maxima) / 2));
+    await settle(`${entry.contender.name} at ${rate} req/s`);
     entry.result.fixedRate = { ...(await fixedRateRun(entry, rate, options)), rate };
   }
   if (entry.contender.group === 'webhook' && options.webhookRate > 0) {
     const rate = options.webhookRate;
+    await settle(`${entry.contender.name} at ${rate} req/s`);
     entry.result.targetRate = { ...(await fixedRateRun(entry, rate, options)), rate };
   }
 }
@@ -366,6 +399,7 @@ async function fixedRateRun(entry: Running, rate: number, options: BenchOptions)
 async function runScale(
   context: (name: string) => ContenderContext,
   options: BenchOptions,
+  upstreamPid: number,
 ): Promise<ScaleResult[]> {
   const entries: { result: ScaleResult; server?: ServerProcess }[] = [];
   try {
@@ -398,6 +432,8 @@ async function runScale(
           const index = position === 'first' ? 0 : entry.result.routes - 1;
           const connections = options.connections[0];
           const spec = scaleSpec(entry, index, connections, options.durationSeconds);
+          const pids = [upstreamPid, ...live.map((other) => other.server!.pid)];
+          await settleBeforeRun(pids, `${entry.result.routes} routes ${position} route`, options);
           const measured = await measureUsage(entry.server!.pid, () => runAutocannon(spec));
           const record: RunRecord = {
             round,

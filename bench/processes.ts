@@ -221,3 +221,32 @@ function sumUsage(pids: number[]): ProcessUsage | undefined {
   }
   return total;
 }
+
+/**
+ * Waits until the processes `pids` use less than `maxCores` of CPU over a 250 ms sample, such as
+ * a queue contender whose worker still delivers the backlog of its last run. Returns how long it
+ * waited and whether they went quiet before `timeoutMs`.
+ */
+export async function waitForQuiet(
+  pids: number[],
+  options: { maxCores?: number; timeoutMs?: number } = {},
+): Promise<{ waitedMs: number; quiet: boolean }> {
+  const maxCores = options.maxCores ?? 0.05;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const tree = pids.flatMap((pid) => [pid, ...descendantsOf(pid)]);
+  const startedAt = performance.now();
+  for (;;) {
+    const before = sumUsage(tree)?.cpuSeconds ?? 0;
+    const sampledAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const after = sumUsage(tree)?.cpuSeconds ?? 0;
+    const cores = (after - before) / ((performance.now() - sampledAt) / 1000);
+    const waitedMs = performance.now() - startedAt;
+    if (cores < maxCores) {
+      return { waitedMs, quiet: true };
+    }
+    if (waitedMs >= timeoutMs) {
+      return { waitedMs, quiet: false };
+    }
+  }
+}
