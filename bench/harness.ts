@@ -16,6 +16,7 @@ import {
   type LoadResult,
   type LoadSpec,
   runAutocannon,
+  runOpenLoop,
   runWrk,
 } from './load.js';
 import {
@@ -383,8 +384,8 @@ async function runFixedRates(
 
 async function fixedRateRun(entry: Running, rate: number, options: BenchOptions) {
   const connections = options.connections[0];
-  const spec = loadSpec(entry, connections, options.durationSeconds, rate);
-  const measured = await measureUsage(entry.server!.pid, () => runAutocannon(spec));
+  const spec = { ...loadSpec(entry, connections, options.durationSeconds), rate };
+  const measured = await measureUsage(entry.server!.pid, () => runOpenLoop(spec));
   const record: RunRecord = {
     round: 0,
     connections,

@@ -1,5 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import autocannon, { type RequestSpec } from 'autocannon';
+import { Pool } from 'undici';
 
 /** The request a load run sends, repeated on every connection. */
 export interface LoadRequest {
@@ -31,7 +32,7 @@ export interface Latency {
 
 /** The outcome of one load run. */
 export interface LoadResult {
-  tool: 'autocannon' | 'wrk';
+  tool: 'autocannon' | 'wrk' | 'open-loop';
   /** 2xx responses per second. */
   rps: number;
   /** All responses, 2xx or not. */
@@ -98,6 +99,95 @@ export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
       },
     );
   });
+}
+
+/**
+ * Sends `spec.rate` requests per second at even intervals, whether or not earlier responses
+ * arrived, over a pool of `spec.connections` keep-alive connections. Latency counts from the
+ * moment a request was due, so time spent queued behind slow responses is included.
+ *
+ * autocannon's `overallRate` is not used for this: each connection sends its whole quota for a
+ * second as fast as it can at the start of that second, and its coordinated-omission correction
+ * records a 1 ms interval (`Math.ceil(1 / rate)` with the rate per second), which adds a synthetic
+ * sample for every millisecond of each response.
+ */
+export async function runOpenLoop(spec: LoadSpec & { rate: number }): Promise<LoadResult> {
+  const pool = new Pool(spec.url, {
+    connections: spec.connections,
+    pipelining: 1,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  const total = Math.round(spec.rate * spec.durationSeconds);
+  const latencies = new Float64Array(total);
+  const statusCodes: Record<string, number> = {};
+  let completed = 0;
+  let errors = 0;
+  let ok = 0;
+  const inFlight = new Set<Promise<void>>();
+  const send = (index: number, dueAt: number) => {
+    const prepared = spec.request.prepare?.();
+    const task = pool
+      .request({
+        method: spec.request.method,
+        path: spec.request.path,
+        headers: { ...spec.request.headers, ...prepared?.headers },
+        body: prepared?.body ?? spec.request.body,
+      })
+      .then(async (response) => {
+        await response.body.dump();
+        latencies[index] = performance.now() - dueAt;
+        statusCodes[response.statusCode] = (statusCodes[response.statusCode] ?? 0) + 1;
+        if (response.statusCode >= 200 && response.statusCode < 300) {
+          ok++;
+        }
+      })
+      .catch(() => {
+        latencies[index] = performance.now() - dueAt;
+        errors++;
+      })
+      .finally(() => {
+        completed++;
+        inFlight.delete(task);
+      });
+    inFlight.add(task);
+  };
+  const startedAt = performance.now();
+  let sent = 0;
+  try {
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - startedAt) * spec.rate) / 1000));
+      for (; sent < due; sent++) {
+        send(sent, startedAt + (sent * 1000) / spec.rate);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    while (inFlight.size > 0) {
+      await Promise.allSettled([...inFlight]);
+    }
+  } finally {
+    await pool.close();
+  }
+  const seconds = (performance.now() - startedAt) / 1000;
+  const sorted = latencies.subarray(0, completed).sort();
+  const percentile = (share: number) =>
+    sorted.length === 0
+      ? Number.NaN
+      : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))];
+  const round = (value: number) => Math.round(value * 10) / 10;
+  return {
+    tool: 'open-loop',
+    rps: ok / seconds,
+    responses: completed - errors,
+    non2xx: completed - errors - ok,
+    errors,
+    statusCodes,
+    latency: {
+      p50: round(percentile(0.5)),
+      p99: round(percentile(0.99)),
+      p999: round(percentile(0.999)),
+    },
+  };
 }
 
 let wrkPath: string | null | undefined;

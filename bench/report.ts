@@ -442,7 +442,7 @@ function appendProxySection(lines: string[], results: BenchResults): void {
   const fixed = fixedRateTable(results.proxy, 'fixedRate');
   if (fixed.length > 0) {
     lines.push(
-      `### Latency at half the maximum rate (autocannon, ${connections[0]} connections, corrected for coordinated omission)`,
+      `### Latency at half the maximum rate (open loop over ${connections[0]} connections: requests sent at even intervals, latency counted from when each was due)`,
       '',
       ...fixed,
       '',
@@ -466,7 +466,12 @@ function appendWebhookSection(lines: string[], results: BenchResults): void {
   );
   const target = fixedRateTable(results.webhooks, 'targetRate');
   if (target.length > 0) {
-    lines.push(`At a fixed ${integer(results.options.webhookRate)} webhooks/s:`, '', ...target, '');
+    lines.push(
+      `At a fixed ${integer(results.options.webhookRate)} webhooks/s, sent at even intervals (open loop):`,
+      '',
+      ...target,
+      '',
+    );
   }
 }
 
