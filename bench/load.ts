@@ -106,10 +106,10 @@ export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
  * arrived, over a pool of `spec.connections` keep-alive connections. Latency counts from the
  * moment a request was due, so time spent queued behind slow responses is included.
  *
- * autocannon's `overallRate` is not used for this: each connection sends its whole quota for a
- * second as fast as it can at the start of that second, and its coordinated-omission correction
- * records a 1 ms interval (`Math.ceil(1 / rate)` with the rate per second), which adds a synthetic
- * sample for every millisecond of each response.
+ * autocannon's `overallRate` is not used for this. Each autocannon connection sends its whole
+ * quota for a second as fast as it can at the start of that second. Its coordinated-omission
+ * correction also passes `Math.ceil(1 / rate)` as the interval, 1 ms for any rate above one per
+ * second, so each response adds a synthetic sample for every millisecond it took.
  */
 export async function runOpenLoop(spec: LoadSpec & { rate: number }): Promise<LoadResult> {
   const pool = new Pool(spec.url, {
