@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeHeapFlags, parseMemorySize } from '../cli/quadlet/node-heap.js';
+import { nodeHeapFlagsForSize } from '../cli/quadlet/node-heap.js';
 import {
   type Contender,
   type ContenderContext,
@@ -76,7 +76,7 @@ export interface ContenderResult {
   group: Contender['group'];
   skipped?: string;
   readyMs?: number;
-  /** V8's heap limit in the contender's process; absent for nginx. */
+  /** V8's heap limit in the contender's process, absent for nginx. */
   heapLimitBytes?: number;
   runs: RunRecord[];
   fixedRate?: RunRecord & { rate: number };
@@ -200,14 +200,7 @@ function nodeFlags(options: BenchOptions, name: string): string[] {
 
 /** Returns the V8 heap flags for `memory`, or none for `host`. */
 export function heapFlags(memory: string): string[] {
-  if (memory === 'host') {
-    return [];
-  }
-  const bytes = parseMemorySize(memory);
-  if (bytes === undefined) {
-    throw new Error(`memory "${memory}" is neither "host" nor a size such as 512m`);
-  }
-  return nodeHeapFlags(bytes);
+  return memory === 'host' ? [] : nodeHeapFlagsForSize(memory);
 }
 
 async function runGroup(
@@ -291,13 +284,12 @@ async function warmUp(live: Running[], options: BenchOptions): Promise<void> {
   }
 }
 
-function loadSpec(entry: Running, connections: number, seconds: number, rate?: number): LoadSpec {
+function loadSpec(entry: Running, connections: number, seconds: number): LoadSpec {
   return {
     url: entry.server!.url,
     request: entry.request!,
     connections,
     durationSeconds: seconds,
-    rate,
   };
 }
 
@@ -338,7 +330,7 @@ function describeRun(title: string, record: RunRecord): string {
  * still delivering the backlog of one contender's run does not take CPU from the next run.
  */
 async function settleBeforeRun(pids: number[], title: string, options: BenchOptions) {
-  const { waitedMs, quiet } = await waitForQuiet(pids, { maxCores: 0.1, timeoutMs: 60_000 });
+  const { waitedMs, quiet } = await waitForQuiet(pids);
   if (!quiet) {
     options.log(
       `${title}: contenders still busy after ${Math.round(waitedMs / 1000)} s; running anyway`,
@@ -397,6 +389,8 @@ async function fixedRateRun(entry: Running, rate: number, options: BenchOptions)
   return record;
 }
 
+// NOTE: each route count runs in one gateway process, and two processes with the same code
+// differed by up to 15 % for their whole life, so the ratios to 1 route carry that spread.
 async function runScale(
   context: (name: string) => ContenderContext,
   options: BenchOptions,
@@ -422,6 +416,7 @@ async function runScale(
       entries.push({ result, server: started });
     }
     const live = entries.filter((entry) => entry.server !== undefined);
+    const pids = [upstreamPid, ...live.map((entry) => entry.server!.pid)];
     for (const entry of live) {
       if (options.warmupSeconds > 0) {
         await runAutocannon(scaleSpec(entry, 0, options.connections[0], options.warmupSeconds));
@@ -433,7 +428,6 @@ async function runScale(
           const index = position === 'first' ? 0 : entry.result.routes - 1;
           const connections = options.connections[0];
           const spec = scaleSpec(entry, index, connections, options.durationSeconds);
-          const pids = [upstreamPid, ...live.map((other) => other.server!.pid)];
           await settleBeforeRun(pids, `${entry.result.routes} routes ${position} route`, options);
           const measured = await measureUsage(entry.server!.pid, () => runAutocannon(spec));
           const record: RunRecord = {

@@ -12,7 +12,7 @@ export interface ServerProcess {
   readyMs: number;
   /** Milliseconds from spawn to listening, including Node start-up and module loading. */
   spawnToReadyMs: number;
-  /** V8's heap limit in the child, which the heap flags set; absent for nginx. */
+  /** V8's heap limit in the child, which the heap flags set. It is absent for nginx. */
   heapLimitBytes?: number;
   stop(): Promise<void>;
 }
@@ -231,8 +231,8 @@ export async function waitForQuiet(
   pids: number[],
   options: { maxCores?: number; timeoutMs?: number } = {},
 ): Promise<{ waitedMs: number; quiet: boolean }> {
-  const maxCores = options.maxCores ?? 0.05;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxCores = options.maxCores ?? 0.1;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const tree = pids.flatMap((pid) => [pid, ...descendantsOf(pid)]);
   const startedAt = performance.now();
   for (;;) {

@@ -83,8 +83,8 @@ function positive(name: string, text: string, allowZero = false): number {
 function memorySetting(text: string): string {
   try {
     heapFlags(text);
-  } catch (error) {
-    console.error(`--memory: ${(error as Error).message}\n\n${HELP}`);
+  } catch {
+    console.error(`--memory must be "host" or a size such as 512m, got "${text}"\n\n${HELP}`);
     process.exit(2);
   }
   return text;

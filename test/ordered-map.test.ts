@@ -22,7 +22,7 @@ test('oldest follows insertion order', () => {
 
 test('random operations match a reference', () => {
   const map = new InsertionOrderedMap<number, number>();
-  // The reference keeps keys in an array, oldest first, which is slow but plainly right.
+  // The reference keeps keys in an array, oldest first, which is slow but clearly correct.
   const reference: { key: number; value: number }[] = [];
   let seed = 7;
   const random = (limit: number) => {

@@ -21,6 +21,7 @@ import {
   deploy,
   lintUnitFolder,
   nodeHeapFlags,
+  nodeHeapFlagsForSize,
   parseMemorySize,
   parsePodmanVersion,
   parseUnit,
@@ -554,6 +555,8 @@ test('heap flags follow the memory limit', () => {
     '--max-old-space-size=96',
     '--max-semi-space-size=6',
   ]);
+  assert.deepEqual(nodeHeapFlagsForSize('512m'), nodeHeapFlags(512 * MiB));
+  assert.throws(() => nodeHeapFlagsForSize('lots'), /invalid memory size "lots"/);
   assert.deepEqual(nodeHeapFlags(4 * 1024 * MiB), [
     '--max-old-space-size=2048',
     '--max-semi-space-size=16',

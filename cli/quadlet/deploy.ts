@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { configuredPort, prepareConfigCopy } from './config-copy.js';
 import { DeployError } from './errors.js';
 import { formatLintIssues, type LintIssue, lintUnitFolder } from './lint.js';
-import { MIN_MEMORY_BYTES, parseMemorySize } from './node-heap.js';
+import { MIN_MEMORY, MIN_MEMORY_BYTES, parseMemorySize } from './node-heap.js';
 import type { PodmanVersion } from './podman.js';
 import { findInlineSecrets } from './secrets.js';
 import { readDeploySource } from './source.js';
@@ -136,7 +136,7 @@ function checkRequest(request: DeployRequest): void {
   }
   if (memory < MIN_MEMORY_BYTES) {
     throw new DeployError(
-      `--memory "${request.memory}" is below 192m; the gateway needs about 150 MiB under load`,
+      `--memory "${request.memory}" is below ${MIN_MEMORY}; the gateway needs about 150 MiB under load`,
     );
   }
   if (

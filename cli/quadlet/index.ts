@@ -13,7 +13,13 @@ export { DeployError } from './errors.js';
 export { hostNotes, installUnits, quadletUnitDir, startCommands } from './install.js';
 export { formatLintIssues, type LintIssue, lintUnitFolder, lintUnits } from './lint.js';
 export { extractFencedConfig, isConfigInfo } from './markdown.js';
-export { MIN_MEMORY_BYTES, nodeHeapFlags, parseMemorySize } from './node-heap.js';
+export {
+  MIN_MEMORY,
+  MIN_MEMORY_BYTES,
+  nodeHeapFlags,
+  nodeHeapFlagsForSize,
+  parseMemorySize,
+} from './node-heap.js';
 export {
   detectPodmanVersion,
   findQuadletGenerator,

@@ -3,6 +3,7 @@ const MiB = 2 ** 20;
 const UNIT_BYTES: Record<string, number> = { b: 1, k: 2 ** 10, m: MiB, g: 2 ** 30 };
 
 /** The smallest `--memory` that deploy accepts: the gateway peaks at about 150 MiB under load. */
+export const MIN_MEMORY = '192m';
 export const MIN_MEMORY_BYTES = 192 * MiB;
 
 /** Largest young-generation semi-space, in MiB: V8's own default on a 64-bit host. */
@@ -38,4 +39,13 @@ export function nodeHeapFlags(memoryBytes: number): string[] {
   const oldSpace = Math.max(1, Math.floor(mib / 2));
   const semiSpace = Math.max(1, Math.min(MAX_SEMI_SPACE_MIB, Math.floor(mib / 32)));
   return [`--max-old-space-size=${oldSpace}`, `--max-semi-space-size=${semiSpace}`];
+}
+
+/** Returns {@link nodeHeapFlags} for a size in podman's units, and throws for an invalid size. */
+export function nodeHeapFlagsForSize(size: string): string[] {
+  const bytes = parseMemorySize(size);
+  if (bytes === undefined) {
+    throw new Error(`invalid memory size "${size}": expected a size such as 512m or 1g`);
+  }
+  return nodeHeapFlags(bytes);
 }

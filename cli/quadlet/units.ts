@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { CONTAINER_CONFIG_PATH, type ConfigCopy } from './config-copy.js';
 import { renderEnvExample } from './env-example.js';
-import { nodeHeapFlags, parseMemorySize } from './node-heap.js';
+import { nodeHeapFlagsForSize } from './node-heap.js';
 import { formatVersion, isAtLeast, type PodmanVersion } from './podman.js';
 import { renderUnit, type SectionSpec } from './unit-file.js';
 
@@ -127,7 +127,7 @@ function gatewayContainer(config: ConfigCopy, options: DeploymentOptions): strin
     ['EnvironmentFile', join(options.outDir, '.env')],
     ['Environment', 'NODE_ENV=production'],
     'V8 heap sized for the memory limit below; docs/deployment.md says why.',
-    ['Environment', `"NODE_OPTIONS=${heapFlags(options.memory).join(' ')}"`],
+    ['Environment', `"NODE_OPTIONS=${nodeHeapFlagsForSize(options.memory).join(' ')}"`],
     ...Object.entries(config.storage.environment).map(([name, value]): [string, string] => [
       'Environment',
       `${name}=${value}`,
@@ -163,14 +163,6 @@ function gatewayContainer(config: ConfigCopy, options: DeploymentOptions): strin
     { name: 'Install', entries: [['WantedBy', 'default.target']] },
   ];
   return renderUnit(header(options, 'Pactown Gateway container.'), sections);
-}
-
-function heapFlags(memory: string): string[] {
-  const bytes = parseMemorySize(memory);
-  if (bytes === undefined) {
-    throw new Error(`memory limit "${memory}" is not a podman size`);
-  }
-  return nodeHeapFlags(bytes);
 }
 
 /** Read-only root with writable tmpfs mounts (/tmp among them) and no privilege escalation. */
