@@ -35,9 +35,20 @@ export type Section = 'proxy' | 'webhooks' | 'scale';
 export interface BenchOptions {
   /** Seconds of each measured load run. */
   durationSeconds: number;
-  /** Seconds of load on each contender before the first round; 0 skips the warm-up. */
+  /**
+   * Seconds of load on each contender process before the first round; 0 skips the warm-up. On a
+   * 2-core AMD EPYC, a fresh gateway process served 40 to 50 % of its steady rate in its first 4 s
+   * of load. It reached that rate only after 12 to 16 s, so a short warm-up favours the process
+   * that is measured later.
+   */
   warmupSeconds: number;
   rounds: number;
+  /**
+   * Processes started for each contender and route count. Round r runs on process r mod N, so
+   * the medians over the rounds are medians over processes too: two processes with the same
+   * code differ by up to 15 % for their whole life.
+   */
+  processes: number;
   connections: number[];
   /** Runs each contender again at half its measured maximum for latency percentiles. */
   fixedRate: boolean;
@@ -62,6 +73,8 @@ export interface BenchOptions {
 /** One measured load run of a contender. */
 export interface RunRecord {
   round: number;
+  /** Index of the contender's process that served the run, from 0. */
+  process?: number;
   connections: number;
   result: LoadResult;
   peakRssBytes?: number;
@@ -75,6 +88,7 @@ export interface ContenderResult {
   label: string;
   group: Contender['group'];
   skipped?: string;
+  /** Median over the contender's processes of the time from start to listening. */
   readyMs?: number;
   /** V8's heap limit in the contender's process, absent for nginx. */
   heapLimitBytes?: number;
@@ -88,6 +102,7 @@ export interface ContenderResult {
 export interface ScaleResult {
   routes: number;
   skipped?: string;
+  /** Medians over the gateway processes started with this route count. */
   readyMs?: number;
   spawnToReadyMs?: number;
   rssAfterReadyBytes?: number;
@@ -111,10 +126,14 @@ export interface BenchResults {
   wrkMissing: boolean;
 }
 
+/** Maximum warm-up of a webhook contender process, in seconds. */
+const WEBHOOK_WARMUP_SECONDS = 5;
+
 interface Running {
   contender: Contender;
   result: ContenderResult;
-  server?: ServerProcess;
+  /** The contender's processes; empty when it was skipped. */
+  servers: ServerProcess[];
   request?: LoadRequest;
 }
 
@@ -159,7 +178,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       );
     }
     if (options.sections.includes('webhooks')) {
-      const webhookOptions = { ...options, fixedRate: false };
+      // A queue contender delivers its warm-up's backlog before the first round can start, so
+      // the webhook warm-up stays short: 15 s would queue about 100,000 events per process.
+      const webhookOptions = {
+        ...options,
+        fixedRate: false,
+        warmupSeconds: Math.min(options.warmupSeconds, WEBHOOK_WARMUP_SECONDS),
+      };
       results.webhooks = await runGroup(
         selected(WEBHOOK_CONTENDERS, options),
         context,
@@ -212,8 +237,8 @@ async function runGroup(
 ): Promise<ContenderResult[]> {
   const running = await startAll(contenders, context, options);
   try {
-    const live = running.filter((entry) => entry.server !== undefined);
-    const pids = [upstreamPid, ...live.map((entry) => entry.server!.pid)];
+    const live = running.filter((entry) => entry.servers.length > 0);
+    const pids = [upstreamPid, ...processIds(live)];
     const settle = (title: string) => settleBeforeRun(pids, title, options);
     await warmUp(live, options);
     for (let round = 1; round <= options.rounds; round++) {
@@ -230,9 +255,7 @@ async function runGroup(
       await runFixedRates(entry, options, settle);
     }
   } finally {
-    for (const entry of running) {
-      await entry.server?.stop();
-    }
+    await stopAll(running.flatMap((entry) => entry.servers));
   }
   return running.map((entry) => entry.result);
 }
@@ -250,22 +273,65 @@ async function startAll(
       group: contender.group,
       runs: [],
     };
-    const started = await contender.start(context(contender.name));
+    const started = await startProcesses(
+      options.processes,
+      (index) => contender.start(context(`${contender.name}-${index}`)),
+      contender.name,
+      options,
+    );
     if (isFailure(started)) {
       result.skipped = firstLines(started.reason);
       options.log(`${contender.name}: skipped, ${result.skipped}`);
-      running.push({ contender, result });
+      running.push({ contender, result, servers: [] });
       continue;
     }
-    result.readyMs = started.readyMs;
-    result.heapLimitBytes = started.heapLimitBytes;
-    running.push({ contender, result, server: started, request: await contender.request() });
-    options.log(`${contender.name}: listening on ${started.url} (pid ${started.pid})`);
+    result.readyMs = median(started.map((server) => server.readyMs));
+    result.heapLimitBytes = started[0].heapLimitBytes;
+    running.push({ contender, result, servers: started, request: await contender.request() });
   }
   return running;
 }
 
-function isFailure(started: ServerProcess | StartFailure): started is StartFailure {
+/**
+ * Starts `count` processes of one contender. When one fails, stops the others and returns the
+ * failure, so that a contender runs on all its processes or not at all.
+ */
+async function startProcesses(
+  count: number,
+  start: (index: number) => Promise<ServerProcess | StartFailure>,
+  name: string,
+  options: BenchOptions,
+): Promise<ServerProcess[] | StartFailure> {
+  const servers: ServerProcess[] = [];
+  for (let index = 0; index < count; index++) {
+    const started = await start(index);
+    if (isFailure(started)) {
+      await stopAll(servers);
+      return started;
+    }
+    servers.push(started);
+    options.log(`${name} process ${index}: listening on ${started.url} (pid ${started.pid})`);
+  }
+  return servers;
+}
+
+async function stopAll(servers: ServerProcess[]): Promise<void> {
+  for (const server of servers) {
+    await server.stop();
+  }
+}
+
+function processIds(entries: { servers: ServerProcess[] }[]): number[] {
+  return entries.flatMap((entry) => entry.servers.map((server) => server.pid));
+}
+
+/** Returns the process that serves `round`: round r runs on process r mod N. */
+function serverFor<T>(servers: T[], round: number): { server: T; index: number } {
+  const index = (round - 1) % servers.length;
+  return { server: servers[index], index };
+}
+
+function isFailure<T extends object>(started: T | StartFailure): started is StartFailure {
   return 'reason' in started;
 }
 
@@ -279,14 +345,21 @@ async function warmUp(live: Running[], options: BenchOptions): Promise<void> {
     return;
   }
   for (const entry of live) {
-    options.log(`${entry.contender.name}: warming up for ${options.warmupSeconds} s`);
-    await runAutocannon(loadSpec(entry, options.connections[0], options.warmupSeconds));
+    options.log(`${entry.contender.name}: warming up each process for ${options.warmupSeconds} s`);
+    for (const server of entry.servers) {
+      await runAutocannon(loadSpec(entry, server, options.connections[0], options.warmupSeconds));
+    }
   }
 }
 
-function loadSpec(entry: Running, connections: number, seconds: number): LoadSpec {
+function loadSpec(
+  entry: Running,
+  server: ServerProcess,
+  connections: number,
+  seconds: number,
+): LoadSpec {
   return {
-    url: entry.server!.url,
+    url: server.url,
     request: entry.request!,
     connections,
     durationSeconds: seconds,
@@ -303,18 +376,20 @@ async function measureRun(
   if (tool === 'wrk' && (entry.request!.method !== 'GET' || entry.request!.prepare)) {
     return;
   }
-  const spec = loadSpec(entry, connections, options.durationSeconds);
+  const { server, index } = serverFor(entry.servers, round);
+  const spec = loadSpec(entry, server, connections, options.durationSeconds);
   const run = tool === 'wrk' ? runWrk : runAutocannon;
-  const measured = await measureUsage(entry.server!.pid, () => run(spec));
+  const measured = await measureUsage(server.pid, () => run(spec));
   const record: RunRecord = {
     round,
+    process: index,
     connections,
     result: measured.result,
     peakRssBytes: measured.peakRssBytes,
     cores: measured.cores,
   };
   entry.result.runs.push(record);
-  options.log(describeRun(`${entry.contender.name} round ${round}`, record));
+  options.log(describeRun(`${entry.contender.name} round ${round} process ${index}`, record));
 }
 
 function describeRun(title: string, record: RunRecord): string {
@@ -374,12 +449,15 @@ async function runFixedRates(
   }
 }
 
+/** Runs the contender's first process at `rate`: one fixed-rate run per contender. */
 async function fixedRateRun(entry: Running, rate: number, options: BenchOptions) {
   const connections = options.connections[0];
-  const spec = { ...loadSpec(entry, connections, options.durationSeconds), rate };
-  const measured = await measureUsage(entry.server!.pid, () => runOpenLoop(spec));
+  const server = entry.servers[0];
+  const spec = { ...loadSpec(entry, server, connections, options.durationSeconds), rate };
+  const measured = await measureUsage(server.pid, () => runOpenLoop(spec));
   const record: RunRecord = {
     round: 0,
+    process: 0,
     connections,
     result: measured.result,
     peakRssBytes: measured.peakRssBytes,
@@ -389,75 +467,83 @@ async function fixedRateRun(entry: Running, rate: number, options: BenchOptions)
   return record;
 }
 
-// NOTE: each route count runs in one gateway process, and two processes with the same code
-// differed by up to 15 % for their whole life, so the ratios to 1 route carry that spread.
+/** Starts {@link BenchOptions.processes} gateways per route count and loads the first and last route. */
 async function runScale(
   context: (name: string) => ContenderContext,
   options: BenchOptions,
   upstreamPid: number,
 ): Promise<ScaleResult[]> {
-  const entries: { result: ScaleResult; server?: ServerProcess }[] = [];
+  const entries: { result: ScaleResult; servers: ServerProcess[] }[] = [];
   try {
     for (const routes of options.scaleRoutes) {
       const result: ScaleResult = { routes, first: [], last: [] };
-      const started = await startScaleGateway(context(`scale-${routes}`), routes);
+      const started = await startProcesses(
+        options.processes,
+        (index) => startScaleGateway(context(`scale-${routes}-${index}`), routes),
+        `${routes} routes`,
+        options,
+      );
       if (isFailure(started)) {
         result.skipped = firstLines(started.reason);
         options.log(`${routes} routes: skipped, ${result.skipped}`);
-        entries.push({ result });
+        entries.push({ result, servers: [] });
         continue;
       }
-      result.readyMs = started.readyMs;
-      result.spawnToReadyMs = started.spawnToReadyMs;
-      result.rssAfterReadyBytes = readUsage(started.pid)?.rssBytes;
+      result.readyMs = median(started.map((server) => server.readyMs));
+      result.spawnToReadyMs = median(started.map((server) => server.spawnToReadyMs));
+      const rss = started.map((server) => readUsage(server.pid)?.rssBytes ?? Number.NaN);
+      result.rssAfterReadyBytes = rss.some(Number.isNaN) ? undefined : median(rss);
       options.log(
-        `${routes} routes: ready in ${Math.round(started.readyMs)} ms (${Math.round(started.spawnToReadyMs)} ms from spawn)`,
+        `${routes} routes: ready in ${Math.round(result.readyMs)} ms (${Math.round(result.spawnToReadyMs)} ms from spawn), median of ${started.length} processes`,
       );
-      entries.push({ result, server: started });
+      entries.push({ result, servers: started });
     }
-    const live = entries.filter((entry) => entry.server !== undefined);
-    const pids = [upstreamPid, ...live.map((entry) => entry.server!.pid)];
-    for (const entry of live) {
-      if (options.warmupSeconds > 0) {
-        await runAutocannon(scaleSpec(entry, 0, options.connections[0], options.warmupSeconds));
+    const live = entries.filter((entry) => entry.servers.length > 0);
+    const pids = [upstreamPid, ...processIds(live)];
+    if (options.warmupSeconds > 0) {
+      for (const entry of live) {
+        for (const server of entry.servers) {
+          await runAutocannon(scaleSpec(server, 0, options.connections[0], options.warmupSeconds));
+        }
       }
     }
     for (let round = 1; round <= options.rounds; round++) {
       for (const entry of rotate(live, round - 1)) {
+        const { server, index: processIndex } = serverFor(entry.servers, round);
         for (const position of ['first', 'last'] as const) {
           const index = position === 'first' ? 0 : entry.result.routes - 1;
           const connections = options.connections[0];
-          const spec = scaleSpec(entry, index, connections, options.durationSeconds);
-          await settleBeforeRun(pids, `${entry.result.routes} routes ${position} route`, options);
-          const measured = await measureUsage(entry.server!.pid, () => runAutocannon(spec));
+          const spec = scaleSpec(server, index, connections, options.durationSeconds);
+          const title = `${entry.result.routes} routes ${position} route process ${processIndex}`;
+          await settleBeforeRun(pids, title, options);
+          const measured = await measureUsage(server.pid, () => runAutocannon(spec));
           const record: RunRecord = {
             round,
+            process: processIndex,
             connections,
             result: measured.result,
             peakRssBytes: measured.peakRssBytes,
             cores: measured.cores,
           };
           entry.result[position].push(record);
-          options.log(describeRun(`${entry.result.routes} routes ${position} route`, record));
+          options.log(describeRun(title, record));
         }
       }
     }
   } finally {
-    for (const entry of entries) {
-      await entry.server?.stop();
-    }
+    await stopAll(entries.flatMap((entry) => entry.servers));
   }
   return entries.map((entry) => entry.result);
 }
 
 function scaleSpec(
-  entry: { server?: ServerProcess },
+  server: ServerProcess,
   index: number,
   connections: number,
   seconds: number,
 ): LoadSpec {
   return {
-    url: entry.server!.url,
+    url: server.url,
     request: { method: 'GET', path: scalePath(index) },
     connections,
     durationSeconds: seconds,

@@ -365,7 +365,7 @@ export function renderReport(results: BenchResults, command: string): string {
     ...Object.entries(machineDetails()).map(([name, value]) => `| ${name} | ${value} |`),
     `| load average (1 min) | ${results.loadAverage?.start.toFixed(2) ?? '–'} at the start, ${results.loadAverage?.end?.toFixed(2) ?? '–'} at the end |`,
     '',
-    `Method: every contender runs in its own process on 127.0.0.1 against the same node:http upstream, and autocannon runs in the harness process. Each contender gets a ${options.warmupSeconds} s warm-up, then ${options.rounds} rounds of ${options.durationSeconds} s per connection count (${options.connections.join(' and ')}), pipelining 1, with the contender order rotated every round. Figures are medians over the rounds, with the spread (min–max). Ratios divide medians from the same run and the same connection count. RSS is the peak resident set of the contender's processes during its runs; CPU is CPU seconds per second of those processes. Requests per second count 2xx responses only.`,
+    `Method: every contender runs in its own process on 127.0.0.1 against the same node:http upstream, and autocannon runs in the harness process. Each contender gets a ${options.warmupSeconds} s warm-up, then ${options.rounds} rounds of ${options.durationSeconds} s per connection count (${options.connections.join(' and ')}), pipelining 1, with the contender order rotated every round. ${processesSentence(options.processes ?? 1)} Figures are medians over the rounds, with the spread (min–max). Ratios divide medians from the same run and the same connection count. RSS is the peak resident set of the contender's processes during its runs; CPU is CPU seconds per second of those processes. Requests per second count 2xx responses only.`,
     '',
     heapSentence(results),
     '',
@@ -397,6 +397,14 @@ export function renderReport(results: BenchResults, command: string): string {
   }
   lines.push(END_MARKER);
   return lines.join('\n');
+}
+
+/** Says how the rounds spread over each contender's processes. */
+function processesSentence(processes: number): string {
+  if (processes <= 1) {
+    return 'Each contender and each route count runs in one process.';
+  }
+  return `Each contender and each route count runs in ${processes} processes, started the same way, and round r runs on process r mod ${processes}: two processes with the same code can differ by up to 15 % for their whole life, so a median over rounds is also a median over processes. Ready times and RSS after ready are medians over the processes; the fixed-rate runs use the first process.`;
 }
 
 /** Says which V8 heap the Node contenders ran with, and the limit they reported. */

@@ -19,7 +19,9 @@ rounds and writes the figures to docs/benchmarks.md, between the generated-secti
 Options:
   --duration S       seconds of each measured run (default 5)
   --rounds N         rounds per contender and connection count (default 3)
-  --warmup S         seconds of warm-up load per contender, 0 for none (default 3)
+  --processes N      processes per contender and route count; round r runs on process
+                     r mod N, so medians span processes (default 3, at most --rounds)
+  --warmup S         seconds of warm-up load per contender process, 0 for none (default 15)
   --connections L    comma-separated connection counts (default 50,100)
   --sections L       any of proxy,webhooks,scale (default all three)
   --only L           contender names to run, such as pactown-proxy,fast-gateway (default all)
@@ -40,7 +42,8 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '3' },
+    processes: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '15' },
     connections: { type: 'string', default: '50,100' },
     sections: { type: 'string', default: 'proxy,webhooks,scale' },
     only: { type: 'string', default: '' },
@@ -90,9 +93,22 @@ function memorySetting(text: string): string {
   return text;
 }
 
+function processCount(text: string, rounds: number): number {
+  const count = positive('processes', text);
+  if (!Number.isInteger(count) || count > rounds) {
+    console.error(
+      `--processes must be a whole number no larger than --rounds (${rounds}), got "${text}"; a process without a round of its own is never measured\n\n${HELP}`,
+    );
+    process.exit(2);
+  }
+  return count;
+}
+
+const rounds = positive('rounds', values.rounds);
 const options: BenchOptions = {
   durationSeconds: positive('duration', values.duration),
-  rounds: positive('rounds', values.rounds),
+  rounds,
+  processes: processCount(values.processes, rounds),
   warmupSeconds: positive('warmup', values.warmup, true),
   connections: list(values.connections).map((text) => positive('connections', text)),
   sections: list(values.sections) as Section[],

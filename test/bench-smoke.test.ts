@@ -27,6 +27,7 @@ test('bench harness runs every contender', async () => {
     durationSeconds: 1,
     warmupSeconds: 0,
     rounds: 1,
+    processes: 1,
     connections: [10],
     fixedRate: false,
     webhookRate: 0,
@@ -93,4 +94,38 @@ test('bench harness runs every contender', async () => {
     assert.match(report, /### Effect of Redis/);
   }
   assert.ok(checkGoals(results).length > 0);
+});
+
+test('bench rounds rotate over processes', async () => {
+  const results = await runBench({
+    durationSeconds: 1,
+    warmupSeconds: 0,
+    rounds: 3,
+    processes: 2,
+    connections: [10],
+    fixedRate: false,
+    webhookRate: 0,
+    tools: ['autocannon'],
+    sections: ['proxy', 'scale'],
+    only: ['pactown-proxy'],
+    scaleRoutes: [1],
+    memory: 'host',
+    log: () => {},
+  });
+
+  const [proxy] = results.proxy;
+  assert.deepEqual(
+    proxy.runs.map((run) => run.process),
+    [0, 1, 0],
+  );
+  for (const run of proxy.runs) {
+    assert.ok(run.result.rps > 0, `process ${run.process} answered no 2xx`);
+  }
+  const [scale] = results.scale;
+  assert.deepEqual(
+    scale.first.map((run) => run.process),
+    [0, 1, 0],
+  );
+  assert.ok(scale.last.every((run) => run.result.rps > 0));
+  assert.ok((scale.readyMs ?? 0) > 0);
 });
