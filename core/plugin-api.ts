@@ -1,4 +1,10 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import type { RouteConfig } from './config/types.js';
 import type { GatewayStats } from './server/stats.js';
 import type { CacheStore, IdempotencyStore, LimiterStore } from './stores/interfaces.js';
@@ -360,7 +366,7 @@ export type PluginDescriptor =
 export type PluginOfKind<K extends PluginKind> = Extract<PluginDescriptor, { kind: K }>;
 
 /** Reply helpers re-exported for policy authors. */
-export type { FastifyInstance, FastifyReply, FastifyRequest };
+export type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction };
 
 /**
  * Returns the descriptor unchanged, typed. Use it as a plugin module's default export.

@@ -31,6 +31,12 @@ export interface LimiterStore {
     key: string,
     windowMs: number,
   ): { current: number; ttl: number } | Promise<{ current: number; ttl: number }>;
+  /**
+   * True when `incr` always returns its result directly, never a promise, as an in-process store
+   * can. The rate-limit policy then counts and decides within the request's hook, without
+   * @fastify/rate-limit's asynchronous check.
+   */
+  readonly synchronous?: boolean;
   /** Number of keys held, for `/stats`; may count keys whose window has ended. */
   size(): Promise<number> | number;
   close?(): Promise<void>;

@@ -16,6 +16,7 @@ const SWEEP_PER_INCR = 2;
  * of clients expected within one window.
  */
 export class MemoryLimiterStore implements LimiterStore {
+  readonly synchronous = true;
   // Each new window is set anew, so the oldest entry is the window that started first.
   private readonly windows = new InsertionOrderedMap<string, Window>();
 

@@ -14,48 +14,61 @@ async function startLimitedGateway(t: import('node:test').TestContext, text: str
   return { url, upstream, send: httpClient(t, 64) };
 }
 
-test('rate limit exact counts and headers', async (t) => {
-  const { url, send } = await startLimitedGateway(
-    t,
-    'routes:\n  - path: /api/*\n    target: UPSTREAM\n    rate_limit: 5/min\n',
-  );
-  const responses = [];
-  for (let attempt = 0; attempt < 7; attempt++) {
-    responses.push(await send(`${url}/api/a`));
-  }
-  assert.deepEqual(
-    responses.map((response) => response.status),
-    [200, 200, 200, 200, 200, 429, 429],
-  );
-  assert.deepEqual(
-    responses.map((response) => response.headers['x-ratelimit-remaining']),
-    ['4', '3', '2', '1', '0', '0', '0'],
-  );
-  for (const response of responses) {
-    assert.equal(response.headers['x-ratelimit-limit'], '5');
-    const reset = Number(response.headers['x-ratelimit-reset']);
-    assert.ok(reset > 0, `x-ratelimit-reset ${reset} must be positive`);
-    assert.ok(reset <= 60, `x-ratelimit-reset ${reset} must be within the window`);
-  }
-  const limited = responses[5];
-  const retryAfter = Number(limited.headers['retry-after']);
-  assert.ok(retryAfter > 0, `retry-after ${retryAfter} must be positive`);
-  assert.ok(retryAfter <= 60, `retry-after ${retryAfter} must be within the window`);
-  assert.equal(responses[4].headers['retry-after'], undefined);
-  const body = limited.json<{ error: string; code: string; route: string; retry_after: number }>();
-  assert.equal(body.code, 'PACTOWN_ERR_RATE_LIMITED');
-  assert.equal(body.route, '/api/*');
-  assert.equal(body.retry_after, retryAfter);
-  assert.match(body.error, /^rate limit of 5 requests per minute exceeded; retry in \d+ s$/);
-  assert.match(String(limited.headers['content-type']), /application\/json/);
+// The memory store counts synchronously, in the policy's own hook; any other store goes through
+// @fastify/rate-limit's asynchronous check. Both must return the same statuses and headers.
+for (const store of ['memory', 'deferred'] as const) {
+  test(`rate limit exact counts and headers, ${store} store`, async (t) => {
+    const { url, send } = await startLimitedGateway(
+      t,
+      store === 'memory'
+        ? 'routes:\n  - path: /api/*\n    target: UPSTREAM\n    rate_limit: 5/min\n'
+        : `plugins: [${storeModule('deferred')}]\nroutes:\n  - path: /api/*\n    target: UPSTREAM\n    rate_limit: { max: 5, window: 1m, store: deferred }\n`,
+    );
+    const responses = [];
+    for (let attempt = 0; attempt < 7; attempt++) {
+      responses.push(await send(`${url}/api/a`));
+    }
 
-  const stats = (await send(`${url}/stats`)).json<{
-    requests_rate_limited: number;
-    routes: Record<string, { rate_limited: number }>;
-  }>();
-  assert.equal(stats.requests_rate_limited, 2);
-  assert.equal(stats.routes['/api/*'].rate_limited, 2);
-});
+    assert.deepEqual(
+      responses.map((response) => response.status),
+      [200, 200, 200, 200, 200, 429, 429],
+    );
+    assert.deepEqual(
+      responses.map((response) => response.headers['x-ratelimit-remaining']),
+      ['4', '3', '2', '1', '0', '0', '0'],
+    );
+    for (const response of responses) {
+      assert.equal(response.headers['x-ratelimit-limit'], '5');
+      const reset = Number(response.headers['x-ratelimit-reset']);
+      assert.ok(reset > 0, `x-ratelimit-reset ${reset} must be positive`);
+      assert.ok(reset <= 60, `x-ratelimit-reset ${reset} must be within the window`);
+    }
+
+    const limited = responses[5];
+    const retryAfter = Number(limited.headers['retry-after']);
+    assert.ok(retryAfter > 0, `retry-after ${retryAfter} must be positive`);
+    assert.ok(retryAfter <= 60, `retry-after ${retryAfter} must be within the window`);
+    assert.equal(responses[4].headers['retry-after'], undefined);
+    const body = limited.json<{
+      error: string;
+      code: string;
+      route: string;
+      retry_after: number;
+    }>();
+    assert.equal(body.code, 'PACTOWN_ERR_RATE_LIMITED');
+    assert.equal(body.route, '/api/*');
+    assert.equal(body.retry_after, retryAfter);
+    assert.match(body.error, /^rate limit of 5 requests per minute exceeded; retry in \d+ s$/);
+    assert.match(String(limited.headers['content-type']), /application\/json/);
+
+    const stats = (await send(`${url}/stats`)).json<{
+      requests_rate_limited: number;
+      routes: Record<string, { rate_limited: number }>;
+    }>();
+    assert.equal(stats.requests_rate_limited, 2);
+    assert.equal(stats.routes['/api/*'].rate_limited, 2);
+  });
+}
 
 test('rate limit keeps trusted proxy clients apart', async (t) => {
   const { url, send } = await startLimitedGateway(
@@ -174,11 +187,28 @@ test('rate limit group shares a bucket across routes', async (t) => {
   assert.deepEqual(statuses, [200, 200, 429, 200]);
 });
 
-function failingStoreModule(): string {
-  const file = join(dirname(writeConfig('')), 'failing-store.mjs');
-  writeFileSync(
-    file,
-    `export default {
+/** Limiter stores written as third-party plugin modules, one file per name. */
+const STORE_MODULES = {
+  // Counts in memory but returns its count through a promise, as a networked store does.
+  deferred: `const windows = new Map();
+export default {
+  name: 'deferred', kind: 'limiter-store', apiVersion: 1,
+  create: () => ({
+    incr: async (key, windowMs) => {
+      const now = Date.now();
+      let window = windows.get(key);
+      if (!window || window.endsAt <= now) {
+        window = { count: 0, endsAt: now + windowMs };
+        windows.set(key, window);
+      }
+      window.count++;
+      return { current: window.count, ttl: window.endsAt - now };
+    },
+    size: () => windows.size,
+  }),
+};
+`,
+  failing: `export default {
   name: 'failing', kind: 'limiter-store', apiVersion: 1,
   create: () => ({
     incr: async () => { throw new Error('connection refused'); },
@@ -186,34 +216,72 @@ function failingStoreModule(): string {
   }),
 };
 `,
-  );
+  // Declares itself synchronous, so the policy calls it within the hook, and throws there.
+  'failing-now': `export default {
+  name: 'failing-now', kind: 'limiter-store', apiVersion: 1,
+  create: () => ({
+    synchronous: true,
+    incr: () => { throw new Error('table full'); },
+    size: () => 0,
+  }),
+};
+`,
+};
+
+function storeModule(name: keyof typeof STORE_MODULES): string {
+  const file = join(dirname(writeConfig('')), `${name}-store.mjs`);
+  writeFileSync(file, STORE_MODULES[name]);
   return file;
 }
 
-test('rate limit store errors allow or deny', async (t) => {
-  const module = failingStoreModule();
-  const { url, send, upstream } = await startLimitedGateway(
-    t,
-    `plugins: [${module}]
+for (const store of ['failing', 'failing-now'] as const) {
+  test(`rate limit store errors allow or deny, ${store} store`, async (t) => {
+    const { url, send, upstream } = await startLimitedGateway(
+      t,
+      `plugins: [${storeModule(store)}]
 routes:
   - path: /open/*
     target: UPSTREAM
-    rate_limit: { max: 5, window: 1m, store: failing, on_store_error: allow }
+    rate_limit: { max: 5, window: 1m, store: ${store}, on_store_error: allow }
   - path: /closed/*
     target: UPSTREAM
-    rate_limit: { max: 5, window: 1m, store: failing, on_store_error: deny }
+    rate_limit: { max: 5, window: 1m, store: ${store}, on_store_error: deny }
 `,
-  );
-  const open = await send(`${url}/open/a`);
-  assert.equal(open.status, 200);
-  const closed = await send(`${url}/closed/a`);
-  assert.equal(closed.status, 503);
-  assert.deepEqual(closed.json(), {
-    error: 'the rate limiter is unavailable; retry later',
-    code: 'PACTOWN_ERR_RATE_LIMIT_UNAVAILABLE',
-    route: '/closed/*',
+    );
+    const open = await send(`${url}/open/a`);
+    assert.equal(open.status, 200);
+    // Nothing was counted, so the whole limit remains.
+    assert.equal(open.headers['x-ratelimit-remaining'], '5');
+    const closed = await send(`${url}/closed/a`);
+    assert.equal(closed.status, 503);
+    assert.equal(closed.headers['retry-after'], '1');
+    assert.deepEqual(closed.json(), {
+      error: 'the rate limiter is unavailable; retry later',
+      code: 'PACTOWN_ERR_RATE_LIMIT_UNAVAILABLE',
+      route: '/closed/*',
+    });
+    assert.equal(upstream.requests.length, 1, 'only the allowed request reaches the upstream');
   });
-  assert.equal(upstream.requests.length, 1, 'only the allowed request reaches the upstream');
+}
+
+test('rate limit IPv6 and mapped clients', async (t) => {
+  const { url, send } = await startLimitedGateway(
+    t,
+    'server:\n  trust_proxy: [127.0.0.1/32]\nroutes:\n  - path: /api/*\n    target: UPSTREAM\n    rate_limit: 2/min\n',
+  );
+  const from = async (client: string) =>
+    (await send(`${url}/api/a`, { headers: { 'x-forwarded-for': client } })).status;
+  const sameNetwork = [
+    await from('2001:db8:0:7::1'),
+    await from('2001:db8:0:7::2'),
+    await from('2001:DB8:0:7:ffff::9'),
+  ];
+  assert.deepEqual(sameNetwork, [200, 200, 429], 'one /64 network shares a bucket');
+  assert.equal(await from('2001:db8:0:8::1'), 200, 'the next /64 has its own bucket');
+  const mapped = [await from('203.0.113.9'), await from('::ffff:203.0.113.9')];
+  assert.deepEqual(mapped, [200, 200]);
+  assert.equal(await from('::ffff:203.0.113.9'), 429, 'a mapped address is its IPv4 client');
+  assert.equal(await from('203.0.113.10'), 200, 'other IPv4 clients keep their own buckets');
 });
 
 async function issuesOf(text: string): Promise<ConfigIssue[]> {

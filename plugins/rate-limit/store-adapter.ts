@@ -9,6 +9,11 @@ export class LimiterStoreError extends Error {
   }
 }
 
+/** Returns the prefix that keeps the keys of one route or group apart from the others in a store. */
+export function bucketPrefix(bucket: string): string {
+  return `${bucket}\u0000`;
+}
+
 type IncrCallback = (error: Error | null, result?: { current: number; ttl: number }) => void;
 
 /**
@@ -21,7 +26,7 @@ export function limiterStoreClass(
   bucket: string,
   onError: (error: unknown) => void,
 ): FastifyRateLimitStoreCtor {
-  const prefix = `${bucket}\u0000`;
+  const prefix = bucketPrefix(bucket);
   const failed = (error: unknown, callback: IncrCallback) => {
     onError(error);
     callback(new LimiterStoreError(error));
