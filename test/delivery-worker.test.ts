@@ -148,6 +148,12 @@ test('recovering backend gets all unordered', async (t) => {
   await waitFor(() => target.requests.length >= 20, 5_000, 'failed attempts while down');
   up = true;
   await waitFor(() => received.size === 20, 10_000, 'all twenty deliveries');
+  // The last result is written after the target's response, so it may land a moment later.
+  await waitFor(
+    async () => (await runtime.store.counts()).delivered === 20,
+    5_000,
+    'twenty recorded as delivered',
+  );
   const counts = await runtime.store.counts();
   assert.equal(counts.delivered, 20);
   assert.equal(counts.dead, 0);
