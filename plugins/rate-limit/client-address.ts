@@ -2,12 +2,12 @@
 const NETWORK_GROUPS = 4;
 
 /**
- * Returns the rate-limit key of a client address. An IPv4 address is its own key, and so is an
- * IPv4 address mapped into IPv6 (`::ffff:203.0.113.7`), the form in which a server listening on
- * `::` receives every IPv4 client. An IPv6 address counts by its /64 network, written as four groups
- * (`2001:db8:0:7::/64`), because one host usually holds a whole /64 and could otherwise rotate
- * through it. A string that is not an IP address, which a trusted proxy may forward, is its own
- * key.
+ * Returns the rate-limit key of a client address. An IPv4 address is its own key. An IPv4
+ * address mapped into IPv6 (`::ffff:203.0.113.7`), the form in which a server listening on `::`
+ * receives IPv4 clients, counts as its IPv4 address. An IPv6 address counts by its /64 network,
+ * written as four groups (`2001:db8:0:7::/64`), because one host is usually assigned a whole /64
+ * and could otherwise rotate through it. A string that is not an IP address, which a trusted
+ * proxy may forward, is its own key.
  */
 export function clientAddressKey(address: string): string {
   if (!address.includes(':')) {

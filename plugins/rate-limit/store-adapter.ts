@@ -9,7 +9,7 @@ export class LimiterStoreError extends Error {
   }
 }
 
-/** Returns the prefix that keeps the keys of one route or group apart from the others in a store. */
+/** Returns the key prefix that keeps one route's or group's counters apart in a shared store. */
 export function bucketPrefix(bucket: string): string {
   return `${bucket}\u0000`;
 }
