@@ -93,9 +93,16 @@ export interface ContenderResult {
   /** V8's heap limit in the contender's process, absent for nginx. */
   heapLimitBytes?: number;
   runs: RunRecord[];
-  fixedRate?: RunRecord & { rate: number };
-  /** A fixed-rate run at {@link BenchOptions.webhookRate}, for webhook contenders. */
-  targetRate?: RunRecord & { rate: number };
+  /** Open-loop runs at half the median maximum, one per process. */
+  fixedRate?: FixedRateRuns;
+  /** Open-loop runs at {@link BenchOptions.webhookRate}, for webhook contenders. */
+  targetRate?: FixedRateRuns;
+}
+
+/** The open-loop runs of one contender at one rate, one run on each of its processes. */
+export interface FixedRateRuns {
+  rate: number;
+  runs: RunRecord[];
 }
 
 /** One route count of the route-scale section. */
@@ -251,8 +258,13 @@ async function runGroup(
         }
       }
     }
-    for (const entry of live) {
-      await runFixedRates(entry, options, settle);
+    const processes = Math.max(0, ...live.map((entry) => entry.servers.length));
+    for (let index = 0; index < processes; index++) {
+      for (const entry of rotate(live, index)) {
+        if (index < entry.servers.length) {
+          await runFixedRates(entry, index, options, settle);
+        }
+      }
     }
   } finally {
     await stopAll(running.flatMap((entry) => entry.servers));
@@ -427,9 +439,14 @@ export function describeFailures(result: LoadResult): string {
   return parts.join(', ');
 }
 
-/** Runs a contender at half its median maximum, and webhook contenders at the target rate too. */
+/**
+ * Runs process `index` of a contender at half the contender's median maximum, and webhook
+ * contenders at the target rate too. Each process gets one run per rate, so that a stall of the
+ * machine during a single run does not set the contender's latency figures.
+ */
 async function runFixedRates(
   entry: Running,
+  index: number,
   options: BenchOptions,
   settle: (title: string) => Promise<void>,
 ): Promise<void> {
@@ -440,30 +457,37 @@ async function runFixedRates(
   if (options.fixedRate && maxima.length > 0) {
     const rate = Math.max(1, Math.floor(median(maxima) / 2));
     await settle(`${entry.contender.name} at ${rate} req/s`);
-    entry.result.fixedRate = { ...(await fixedRateRun(entry, rate, options)), rate };
+    entry.result.fixedRate ??= { rate, runs: [] };
+    entry.result.fixedRate.runs.push(await fixedRateRun(entry, rate, index, options));
   }
   if (entry.contender.group === 'webhook' && options.webhookRate > 0) {
     const rate = options.webhookRate;
     await settle(`${entry.contender.name} at ${rate} req/s`);
-    entry.result.targetRate = { ...(await fixedRateRun(entry, rate, options)), rate };
+    entry.result.targetRate ??= { rate, runs: [] };
+    entry.result.targetRate.runs.push(await fixedRateRun(entry, rate, index, options));
   }
 }
 
-/** Runs the contender's first process at `rate`: one fixed-rate run per contender. */
-async function fixedRateRun(entry: Running, rate: number, options: BenchOptions) {
+/** Loads process `index` of the contender at `rate` requests per second, open loop. */
+async function fixedRateRun(
+  entry: Running,
+  rate: number,
+  index: number,
+  options: BenchOptions,
+): Promise<RunRecord> {
   const connections = options.connections[0];
-  const server = entry.servers[0];
+  const server = entry.servers[index];
   const spec = { ...loadSpec(entry, server, connections, options.durationSeconds), rate };
   const measured = await measureUsage(server.pid, () => runOpenLoop(spec));
   const record: RunRecord = {
     round: 0,
-    process: 0,
+    process: index,
     connections,
     result: measured.result,
     peakRssBytes: measured.peakRssBytes,
     cores: measured.cores,
   };
-  options.log(describeRun(`${entry.contender.name} fixed ${rate} req/s`, record));
+  options.log(describeRun(`${entry.contender.name} fixed ${rate} req/s process ${index}`, record));
   return record;
 }
 

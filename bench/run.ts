@@ -4,8 +4,10 @@ import { parseArgs } from 'node:util';
 import {
   type BenchOptions,
   type BenchResults,
+  type FixedRateRuns,
   heapFlags,
   type LoadTool,
+  type RunRecord,
   runBench,
   type Section,
 } from './harness.js';
@@ -122,9 +124,26 @@ const options: BenchOptions = {
   log: (line) => console.error(line),
 };
 
+/**
+ * Converts the fixed-rate figures of files written before each process got its own fixed-rate
+ * run. Such a file contains a single run record with its rate, which becomes a list of one run.
+ */
+function withFixedRateRuns(results: BenchResults): BenchResults {
+  for (const contender of [...results.proxy, ...results.webhooks]) {
+    for (const key of ['fixedRate', 'targetRate'] as const) {
+      const stored = contender[key] as (RunRecord & { rate: number }) | FixedRateRuns | undefined;
+      if (stored && !('runs' in stored)) {
+        const { rate, ...run } = stored;
+        contender[key] = { rate, runs: [run] };
+      }
+    }
+  }
+  return results;
+}
+
 async function obtainResults(): Promise<BenchResults> {
   if (values['from-json']) {
-    return JSON.parse(readFileSync(values['from-json'], 'utf8')) as BenchResults;
+    return withFixedRateRuns(JSON.parse(readFileSync(values['from-json'], 'utf8')));
   }
   const results = await runBench(options);
   const shownArgs = process.argv.slice(2).join(' ');

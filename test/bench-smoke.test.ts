@@ -96,14 +96,14 @@ test('bench harness runs every contender', async () => {
   assert.ok(checkGoals(results).length > 0);
 });
 
-test('bench rounds rotate over processes', async () => {
+test('bench runs rotate over processes', async () => {
   const results = await runBench({
     durationSeconds: 1,
     warmupSeconds: 0,
     rounds: 3,
     processes: 2,
     connections: [10],
-    fixedRate: false,
+    fixedRate: true,
     webhookRate: 0,
     tools: ['autocannon'],
     sections: ['proxy', 'scale'],
@@ -121,6 +121,17 @@ test('bench rounds rotate over processes', async () => {
   for (const run of proxy.runs) {
     assert.ok(run.result.rps > 0, `process ${run.process} answered no 2xx`);
   }
+  // Each process gets its own open-loop run at half the contender's median maximum.
+  assert.deepEqual(
+    proxy.fixedRate?.runs.map((run) => run.process),
+    [0, 1],
+  );
+  assert.ok(proxy.fixedRate.rate >= 1);
+  for (const run of proxy.fixedRate.runs) {
+    assert.equal(run.result.tool, 'open-loop');
+    assert.ok(run.result.rps > 0, `process ${run.process} answered no 2xx at a fixed rate`);
+  }
+  assert.match(renderReport(results, 'npm run bench'), /\| pactown, proxy route \|[^\n]*\| 2 \|\n/);
   const [scale] = results.scale;
   assert.deepEqual(
     scale.first.map((run) => run.process),
