@@ -77,7 +77,7 @@ const cases: BrokenCase[] = [
     line: 4,
     column: 14,
     path: 'routes[0].retries',
-    message: /must be >= 0/,
+    message: /expected a number at least 0, found -1/,
   },
   {
     name: 'duplicate route path',
@@ -131,7 +131,7 @@ const cases: BrokenCase[] = [
     line: 2,
     column: 9,
     path: 'server.port',
-    message: /must be <= 65535/,
+    message: /expected a number at most 65535, found 70000/,
   },
   {
     name: 'trust_proxy as a hop count',
@@ -209,6 +209,46 @@ describe('broken config files', () => {
       assert.match(issue.file, /gateway\.yaml$/);
     });
   }
+
+  it('hides secret values in messages', async () => {
+    const secret = 'MyRealSecret-15';
+    const webhook =
+      'routes:\n  - path: /webhooks/stripe\n    provider: stripe\n    secret: whsec_test_secret_value\n    delivery: queue\n    target: http://127.0.0.1:1/events\n';
+    const broken = [
+      {
+        yaml: `${webhook}    signing_secret: ${secret}\nstorage:\n  path: /tmp/unused.db\n`,
+        path: 'routes[0].signing_secret',
+      },
+      {
+        yaml: `admin:\n  token: ${secret}\nroutes:\n  - path: /api\n    target: http://127.0.0.1:1\n`,
+        path: 'admin.token',
+      },
+      {
+        yaml: `routes:\n  - path: /api\n    target: http://127.0.0.1:1\n    plugins:\n      - header-rules: { request: { set: { authorization: "Bearer ${secret}\\nx" } } }\n`,
+        path: 'routes[0].plugins[0].header-rules.request.set.authorization',
+      },
+    ];
+    for (const { yaml, path } of broken) {
+      const issues = await issuesOf(yaml);
+      const issue = issues.find((candidate) => candidate.path === path);
+      assert.ok(issue, `no issue at ${path}; got ${JSON.stringify(issues)}`);
+      assert.ok(!JSON.stringify(issues).includes(secret), `${path}: ${JSON.stringify(issues)}`);
+    }
+  });
+
+  it('words length and number limits', async () => {
+    const route = 'routes:\n  - path: /api\n    target: http://127.0.0.1:1\n';
+    const tooMany = await issuesOf(`${route}    retries: 11\n`);
+    assert.deepEqual(
+      tooMany.map((issue) => issue.message),
+      ['expected a number at most 10, found 11'],
+    );
+    const short = await issuesOf(`admin:\n  token: shortTok\n${route}`);
+    assert.deepEqual(
+      short.map((issue) => issue.message),
+      ['expected at least 16 characters, found 8'],
+    );
+  });
 
   it('reports every error at once', async () => {
     const issues = await issuesOf(

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import type { FormatsPlugin } from 'ajv-formats';
 import type { JsonSchema } from '../plugin-api.js';
-import { redactUrl } from '../server/redact.js';
+import { isSecretKey, redactUrl } from '../server/redact.js';
 import { type ConfigIssue, formatPath } from './issues.js';
 import type { ConfigSource } from './source.js';
 
@@ -120,7 +120,13 @@ function toIssues(
       keyPath = [...path, String(error.params.additionalProperty)];
       atKey = true;
     }
-    const { message, hint } = describe(error, valueAt(root, error.instancePath));
+    // A value under a secret-named key, or one that the schema marks secret, is never repeated.
+    const secret =
+      path.some((segment) => typeof segment === 'string' && isSecretKey(segment)) ||
+      error.parentSchema?.writeOnly === true ||
+      error.parentSchema?.['x-secret'] === true;
+    const found = valueAt(root, error.instancePath);
+    const { message, hint } = describe(error, secret ? HIDDEN : found);
     const text = `${formatPath(keyPath)}|${message}`;
     if (seen.has(text)) {
       continue;
@@ -200,10 +206,41 @@ function pruneAlternatives(errors: ErrorObject[]): ErrorObject[] {
   });
 }
 
+/** Stands in for a secret value in an error message. */
+const HIDDEN = Symbol('hidden secret');
+
 function describe(error: ErrorObject, found: unknown): { message: string; hint?: string } {
   const shown = showValue(found);
   const expected = error.parentSchema?.['x-expected'] as string | undefined;
+  const limit = error.params.limit as number;
   switch (error.keyword) {
+    case 'minLength':
+    case 'maxLength': {
+      // The length alone: the value may be a secret, and its length is what is wrong.
+      const bound = error.keyword === 'minLength' ? 'at least' : 'at most';
+      const unit = limit === 1 ? 'character' : 'characters';
+      const length = typeof error.data === 'string' ? `, found ${error.data.length}` : '';
+      return { message: `expected ${bound} ${limit} ${unit}${length}` };
+    }
+    case 'minItems':
+    case 'maxItems': {
+      const bound = error.keyword === 'minItems' ? 'at least' : 'at most';
+      const unit = limit === 1 ? 'item' : 'items';
+      const count = Array.isArray(error.data) ? `, found ${error.data.length}` : '';
+      return { message: `expected ${bound} ${limit} ${unit}${count}` };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const bounds: Record<string, string> = {
+        minimum: 'at least',
+        maximum: 'at most',
+        exclusiveMinimum: 'more than',
+        exclusiveMaximum: 'less than',
+      };
+      return { message: `expected a number ${bounds[error.keyword]} ${limit}, found ${shown}` };
+    }
     case 'additionalProperties': {
       const name = String(error.params.additionalProperty);
       const owners = (
@@ -255,6 +292,9 @@ function describeKeyword(error: ErrorObject): string {
 }
 
 function showValue(value: unknown): string {
+  if (value === HIDDEN) {
+    return 'a secret value (not shown)';
+  }
   if (value === undefined) {
     return 'nothing';
   }

@@ -5,6 +5,11 @@ const SECRET_KEY =
 
 const SECRET_VARIABLE = /(SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|API_KEY|_KEY$)/;
 
+/** Tells whether a config key, such as `signing_secret` or `authorization`, names a secret. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
 /** The placeholder that stands for a secret. */
 export const REDACTED = '***';
 
