@@ -191,6 +191,28 @@ test('env example lists every variable by name', async (t) => {
   }
 });
 
+test('env example skips commented references', async (t) => {
+  const out = tempDir(t);
+  const dir = tempDir(t);
+  const config = join(dir, 'routes.yaml');
+  writeFileSync(
+    config,
+    [
+      '# ${NAME} reads an environment variable; ${OLD_URL} is no longer used.',
+      'routes:',
+      '  - path: /api   # was ${LEGACY_TARGET}',
+      '    target: ${BACKEND_URL}',
+      '',
+    ].join('\n'),
+  );
+  await deploy(request(out, { source: config }));
+  const example = read(out, '.env.example');
+  assert.match(example, /^BACKEND_URL=$/m);
+  for (const name of ['NAME', 'OLD_URL', 'LEGACY_TARGET']) {
+    assert.doesNotMatch(example, new RegExp(`^${name}=`, 'm'), `${name} in .env.example`);
+  }
+});
+
 test('secrets never reach generated files', async (t) => {
   const out = tempDir(t);
   const secret = 'admin-token-do-not-write-this-value';

@@ -63,7 +63,7 @@ export async function deploy(request: DeployRequest): Promise<DeployResult> {
   const where = inline.map((secret) => `${basename(source.file)}:${secret.line} ${secret.path}`);
   if (inline.length > 0 && !request.allowInlineSecrets) {
     throw new DeployError(
-      `the config contains ${inline.length === 1 ? 'a secret' : `${inline.length} secrets`} as ${inline.length === 1 ? 'a value' : 'values'}, which deploy would copy into gateway.yaml:\n  ${where.join('\n  ')}\nwrite each as a reference such as \${STRIPE_WEBHOOK_SECRET} and set it in .env, or pass --allow-inline-secrets`,
+      `the config contains ${inline.length === 1 ? 'a secret' : `${inline.length} secrets`} as ${inline.length === 1 ? 'a value' : 'values'}, which deploy would copy into gateway.yaml:\n  ${where.join('\n  ')}\nwrite each as a reference, \${NAME} with a variable name of your choice, and set NAME in .env, or pass --allow-inline-secrets`,
     );
   }
   const config = prepareConfigCopy(source.yaml, {

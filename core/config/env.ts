@@ -1,3 +1,5 @@
+import { parseDocument, visit } from 'yaml';
+
 /** `${NAME}` and `${NAME:-default}` substitution from the environment; `$${` writes a literal `${`. */
 
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -41,13 +43,24 @@ export function substituteEnv(text: string, env: NodeJS.ProcessEnv): Substitutio
   return { value, missing, names };
 }
 
-/** Lists the variable names that `text` references, for `.env.example` files. */
+/**
+ * Lists the variables that the scalar values of YAML `text` reference, in order of first use,
+ * for `.env.example` files. Comments and keys are left out, because the loader substitutes
+ * values only.
+ */
 export function referencedVariables(text: string): string[] {
   const names = new Set<string>();
-  for (const match of text.matchAll(REFERENCE)) {
-    if (match[1]) {
-      names.add(match[1]);
-    }
-  }
+  visit(parseDocument(text), {
+    Scalar: (key, node) => {
+      if (key === 'key' || typeof node.value !== 'string') {
+        return;
+      }
+      for (const match of node.value.matchAll(REFERENCE)) {
+        if (match[1]) {
+          names.add(match[1]);
+        }
+      }
+    },
+  });
   return [...names];
 }
