@@ -57,9 +57,10 @@ async function main(argv: string[]): Promise<number> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       const reason = code === 'EADDRINUSE' ? 'is already in use' : 'needs more privileges';
-      const address = (error as Error).message.replace(/^listen \w+: /, '');
+      const { address, port } = error as { address?: string; port?: number };
+      const place = address === undefined ? '' : ` on ${address}:${port}`;
       console.error(
-        `cannot listen: ${address} (the address ${reason}); choose another with --port N, server.port or PORT`,
+        `cannot listen${place}: the address ${reason}; choose another port with --port N, which overrides server.port and PORT`,
       );
       return 1;
     }

@@ -73,6 +73,7 @@ describe('pactown command', () => {
   it('start names the missing file and pactown init', () => {
     const result = pactown(['start'], { ROUTES_CONFIG: '/nonexistent/routes.yaml' });
     assert.equal(result.code, 1);
+    assert.match(result.stderr, /^cannot load config \(1 error\):/m);
     assert.match(result.stderr, /\/nonexistent\/routes\.yaml/);
     assert.match(result.stderr, /pactown init/);
   });
@@ -90,7 +91,29 @@ describe('pactown command', () => {
   it('rejects an unknown option with usage', () => {
     const result = pactown(['validate', '--bogus', 'x']);
     assert.equal(result.code, 2);
+    assert.match(result.stderr, /^unknown option --bogus\n/);
     assert.match(result.stderr, /Usage: pactown validate/);
+  });
+
+  it('takes the config as FILE or --config', () => {
+    const file = writeConfig('routes:\n  - path: /api\n    target: http://127.0.0.1:3000\n');
+    const missing = '/nonexistent/routes.yaml';
+    for (const command of ['validate', 'routes']) {
+      const positional = pactown([command, file], { ROUTES_CONFIG: missing });
+      assert.equal(positional.code, 0, `${command} FILE: ${positional.stderr}`);
+      const option = pactown([command, '--config', file], { ROUTES_CONFIG: missing });
+      assert.equal(option.code, 0, `${command} --config: ${option.stderr}`);
+      const fromEnv = pactown([command], { ROUTES_CONFIG: file });
+      assert.equal(fromEnv.code, 0, `${command} with ROUTES_CONFIG: ${fromEnv.stderr}`);
+      const both = pactown([command, file, '--config', file]);
+      assert.equal(both.code, 2, `${command} with FILE and --config`);
+      assert.match(both.stderr, /as FILE or as --config FILE, not both/);
+      const two = pactown([command, file, file]);
+      assert.equal(two.code, 2, `${command} with two files`);
+    }
+    const start = pactown(['start', missing], { ROUTES_CONFIG: file });
+    assert.equal(start.code, 1);
+    assert.match(start.stderr, /\/nonexistent\/routes\.yaml/, 'start reads its FILE argument');
   });
 
   it('start names a port in use', async (t) => {
@@ -110,7 +133,13 @@ describe('pactown command', () => {
       String(port),
     ]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /already in use.*--port/);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use; .*--port`,
+      ),
+    );
+    assert.equal(result.stderr.match(/in use/g)?.length, 1, result.stderr);
     assert.doesNotMatch(result.stderr, /at .*\.js:\d+/);
   });
 

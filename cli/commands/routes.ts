@@ -1,21 +1,22 @@
 import { createRedactor, loadConfig } from '../../core/index.js';
 import { describeRoute } from '../../core/server/endpoints.js';
 import { builtinLoadOptions } from '../builtins.js';
-import { type Command, parseCommandArgs, UsageError } from '../command.js';
+import { CONFIG_OPTION, type Command, configArgument, parseCommandArgs } from '../command.js';
 
 export const routesCommand: Command = {
   name: 'routes',
   summary: 'print the compiled route table of a config file',
-  help: `Usage: pactown routes FILE [--json]
+  help: `Usage: pactown routes [FILE | --config FILE] [--json]
 
-Prints each route of FILE with its kind, target and policies in the order they run.
+Prints each route of FILE (else $ROUTES_CONFIG, else ./routes.yaml) with its kind, target and policies in the order they run.
 Secrets are shown as "***". --json prints what GET /routes returns.`,
   async run(args) {
-    const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } });
-    if (positionals.length !== 1) {
-      throw new UsageError('routes takes exactly one FILE');
-    }
-    const loaded = await loadConfig(positionals[0], builtinLoadOptions());
+    const { values, positionals } = parseCommandArgs(args, {
+      ...CONFIG_OPTION,
+      json: { type: 'boolean' },
+    });
+    const file = configArgument('routes', values, positionals);
+    const loaded = await loadConfig(file, builtinLoadOptions());
     const redact = createRedactor(process.env, loaded.variables);
     const table = loaded.config.routes.map((route) =>
       describeRoute(route, loaded.registry, redact),

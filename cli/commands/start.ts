@@ -1,7 +1,13 @@
 import { getHeapStatistics } from 'node:v8';
 import { configPath, createGateway, type Gateway, loadConfig } from '../../core/index.js';
 import { builtinLoadOptions } from '../builtins.js';
-import { type Command, parseCommandArgs, UsageError } from '../command.js';
+import {
+  CONFIG_OPTION,
+  type Command,
+  configArgument,
+  parseCommandArgs,
+  UsageError,
+} from '../command.js';
 
 /** Starts a gateway and stops it gracefully on SIGTERM or SIGINT. */
 export async function startGateway(options: {
@@ -53,18 +59,20 @@ export async function startGateway(options: {
 export const startCommand: Command = {
   name: 'start',
   summary: 'serve the routes of a config file',
-  help: `Usage: pactown start [--config FILE] [--port N] [--host ADDRESS]
+  help: `Usage: pactown start [FILE | --config FILE] [--port N] [--host ADDRESS]
 
-Serves the routes of FILE. The config is --config, else $ROUTES_CONFIG, else ./routes.yaml.
+Serves the routes of FILE. The config is FILE or --config, else $ROUTES_CONFIG, else
+./routes.yaml.
 The port is --port, else server.port, else $PORT, else 8080. SIGTERM or SIGINT stops the
 gateway after in-flight requests finish (bounded by server.shutdown_timeout).`,
   async run(args) {
-    const { values } = parseCommandArgs(args, {
-      config: { type: 'string', short: 'c' },
+    const { values, positionals } = parseCommandArgs(args, {
+      ...CONFIG_OPTION,
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
     });
-    await startGateway(values as { config?: string; port?: string; host?: string });
+    const config = configArgument('start', values, positionals);
+    await startGateway({ ...(values as { port?: string; host?: string }), config });
     return -1;
   },
 };

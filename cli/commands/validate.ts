@@ -1,20 +1,18 @@
 import { loadConfig } from '../../core/index.js';
 import { builtinLoadOptions } from '../builtins.js';
-import { type Command, parseCommandArgs, UsageError } from '../command.js';
+import { CONFIG_OPTION, type Command, configArgument, parseCommandArgs } from '../command.js';
 
 export const validateCommand: Command = {
   name: 'validate',
   summary: 'check a config file and print every error',
-  help: `Usage: pactown validate FILE
+  help: `Usage: pactown validate [FILE | --config FILE]
 
-Checks FILE against the config schema and every plugin's options. Prints all errors with
+Checks FILE (else $ROUTES_CONFIG, else ./routes.yaml) against the config schema and every plugin's options. Prints all errors with
 file, line, column and key path. Exits 0 when valid, 1 when not.`,
   async run(args) {
-    const { positionals } = parseCommandArgs(args, {});
-    if (positionals.length !== 1) {
-      throw new UsageError('validate takes exactly one FILE');
-    }
-    const loaded = await loadConfig(positionals[0], builtinLoadOptions());
+    const { values, positionals } = parseCommandArgs(args, CONFIG_OPTION);
+    const file = configArgument('validate', values, positionals);
+    const loaded = await loadConfig(file, builtinLoadOptions());
     const count = loaded.config.routes.length;
     console.log(`${loaded.config.file}: valid, ${count} ${count === 1 ? 'route' : 'routes'}`);
     return 0;

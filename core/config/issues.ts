@@ -30,7 +30,11 @@ export function formatIssues(issues: ConfigIssue[]): string {
     return `${place}${path} ${issue.message}${hint}`;
   });
   const count = issues.length === 1 ? '1 error' : `${issues.length} errors`;
-  return `invalid config (${count}):\n${lines.map((line) => `  ${line}`).join('\n')}`;
+  // Problems without a place in the file, such as a missing file, are not about its content.
+  const heading = issues.every((issue) => issue.line === 0)
+    ? 'cannot load config'
+    : 'invalid config';
+  return `${heading} (${count}):\n${lines.map((line) => `  ${line}`).join('\n')}`;
 }
 
 /** Formats a key path as `routes[0].rate_limit`. */

@@ -64,7 +64,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
         column: 0,
         path: '',
         message: `cannot read config: ${reason}`,
-        hint: 'pass --config FILE, set ROUTES_CONFIG, or run `pactown init` to write a commented example',
+        hint: 'name the config as FILE or with --config FILE, set ROUTES_CONFIG, or run `pactown init` to write a commented example',
       },
     ]);
   }
