@@ -204,35 +204,40 @@ test('cache per principal behind auth', async (t) => {
   const secret = new TextEncoder().encode('cache-test-secret-with-32-bytes-or-more');
   const token = (sub: string) =>
     new SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(secret);
-  const shared = await startCachedGateway(t, countingHandler(), 'auth: jwt\n    cache: 60s');
-  const first = await shared.send(`${shared.url}/api/me`, {
-    headers: { authorization: `Bearer ${await token('a')}` },
-  });
-  assert.equal(first.headers['x-cache'], 'BYPASS', 'an authenticated request bypasses by default');
-  const keyed = await startCachedGateway(
-    t,
-    countingHandler(),
-    'auth: jwt\n    cache: { ttl: 1m, user_key: [principal] }',
-  );
   const ann = { authorization: `Bearer ${await token('ann')}` };
   const ben = { authorization: `Bearer ${await token('ben')}` };
-  await keyed.send(`${keyed.url}/api/me`, { headers: ann });
-  assert.equal(
-    (await keyed.send(`${keyed.url}/api/me`, { headers: ben })).headers['x-cache'],
-    'MISS',
-  );
-  const annAgain = await keyed.send(`${keyed.url}/api/me`, { headers: ann });
-  assert.equal(annAgain.headers['x-cache'], 'HIT');
-  assert.equal(annAgain.text, 'GET /me call 1');
-  // Tokens without a subject identify no principal, so they must not share one entry.
   const anonymous = (claims: Record<string, unknown>) =>
     new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(secret);
-  for (const claims of [{ role: 'first' }, { role: 'second' }, { sub: 7 }]) {
-    const response = await keyed.send(`${keyed.url}/api/anon`, {
-      headers: { authorization: `Bearer ${await anonymous(claims)}` },
-    });
-    assert.equal(response.headers['x-cache'], 'BYPASS', JSON.stringify(claims));
+  // Without user_key, a cache after auth keys by the principal, as user_key: [principal] does.
+  for (const cache of ['cache: 60s', 'cache: { ttl: 1m, user_key: [principal] }']) {
+    const keyed = await startCachedGateway(t, countingHandler(), `auth: jwt\n    ${cache}`);
+    await keyed.send(`${keyed.url}/api/me`, { headers: ann });
+    assert.equal(
+      (await keyed.send(`${keyed.url}/api/me`, { headers: ben })).headers['x-cache'],
+      'MISS',
+      cache,
+    );
+    const annAgain = await keyed.send(`${keyed.url}/api/me`, { headers: ann });
+    assert.equal(annAgain.headers['x-cache'], 'HIT', cache);
+    assert.equal(annAgain.text, 'GET /me call 1', cache);
+    // Tokens without a subject identify no principal, so they must not share one entry.
+    for (const claims of [{ role: 'first' }, { role: 'second' }, { sub: 7 }]) {
+      const response = await keyed.send(`${keyed.url}/api/anon`, {
+        headers: { authorization: `Bearer ${await anonymous(claims)}` },
+      });
+      assert.equal(response.headers['x-cache'], 'BYPASS', `${cache} ${JSON.stringify(claims)}`);
+    }
   }
+  // An empty user_key keeps every authenticated request out of the cache.
+  const opted = await startCachedGateway(
+    t,
+    countingHandler(),
+    'auth: jwt\n    cache: { ttl: 1m, user_key: [] }',
+  );
+  await opted.send(`${opted.url}/api/me`, { headers: ann });
+  const bypassed = await opted.send(`${opted.url}/api/me`, { headers: ann });
+  assert.equal(bypassed.headers['x-cache'], 'BYPASS');
+  assert.equal(bypassed.text, 'GET /me call 2');
 });
 
 test('cache splits entries by vary', async (t) => {

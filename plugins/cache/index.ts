@@ -5,7 +5,12 @@ import {
   PLUGIN_API_VERSION,
   type PluginCheckContext,
 } from '../../core/index.js';
-import { type CacheOptions, cacheOptionsSchema, expandCacheOptions } from './options.js';
+import {
+  type CacheOptions,
+  cacheOptionsSchema,
+  expandCacheOptions,
+  userKeyFor,
+} from './options.js';
 import { CACHE_STATE, ResponseCache } from './response-cache.js';
 
 /**
@@ -37,7 +42,14 @@ export default definePlugin({
     if (!store) {
       throw new Error(`cache store "${options.store ?? 'default'}" is not registered`);
     }
-    const cache = new ResponseCache(options, store, context.stats, context.route.path, context.log);
+    const routeOptions = { ...options, user_key: userKeyFor(options, context.route.policies) };
+    const cache = new ResponseCache(
+      routeOptions,
+      store,
+      context.stats,
+      context.route.path,
+      context.log,
+    );
     context.stats.gauge('cache', () => store.size());
     scope.decorateRequest(CACHE_STATE, null);
     scope.addHook('onRequest', cache.onRequest);
@@ -55,7 +67,7 @@ function checkCacheOptions(options: CacheOptions, context: PluginCheckContext): 
       hint: `known cache stores: ${known.join(', ') || 'none'}`,
     });
   }
-  const principal = options.user_key.indexOf('principal');
+  const principal = options.user_key?.indexOf('principal') ?? -1;
   if (principal !== -1) {
     const policies = context.route.policies;
     const auth = policies.findIndex((ref) => ref.name === 'auth');

@@ -16,9 +16,10 @@ export interface CacheOptions {
   max_body: number;
   /**
    * Request values that identify the user of a request that carries credentials. Empty means
-   * such requests bypass the cache and responses with `Set-Cookie` are never stored.
+   * such requests bypass the cache and responses with `Set-Cookie` are never stored. Absent
+   * when the config does not set it: see {@link userKeyFor}.
    */
-  user_key: string[];
+  user_key?: string[];
   /** Name of the `cache-store` plugin; the gateway default when absent. */
   store?: string;
 }
@@ -81,7 +82,7 @@ export const cacheOptionsSchema: JsonSchema = {
 /** Turns `60s`, `60` or `{ttl: 60s, ...}` into {@link CacheOptions}. */
 export function expandCacheOptions(value: unknown): CacheOptions {
   if (typeof value === 'number' || typeof value === 'string') {
-    return { ttl: parseDuration(value), statuses: [200], max_body: 1024 ** 2, user_key: [] };
+    return { ttl: parseDuration(value), statuses: [200], max_body: 1024 ** 2 };
   }
   const written = value as {
     ttl: number | string;
@@ -94,7 +95,24 @@ export function expandCacheOptions(value: unknown): CacheOptions {
     ttl: parseDuration(written.ttl),
     statuses: written.statuses ?? [200],
     max_body: parseSize(written.max_body ?? '1mb'),
-    user_key: typeof written.user_key === 'string' ? [written.user_key] : (written.user_key ?? []),
+    user_key: typeof written.user_key === 'string' ? [written.user_key] : written.user_key,
     store: written.store,
   };
+}
+
+/** The cache's options on one route, with `user_key` decided. */
+export type RouteCacheOptions = CacheOptions & { user_key: string[] };
+
+/**
+ * Returns the `user_key` that the cache uses on a route. Without one in the config, a route whose
+ * auth policy runs before the cache keys by the principal, so each authenticated user gets their
+ * own entries, and other routes let requests with credentials bypass the cache.
+ */
+export function userKeyFor(options: CacheOptions, policies: readonly { name: string }[]): string[] {
+  if (options.user_key !== undefined) {
+    return options.user_key;
+  }
+  const auth = policies.findIndex((ref) => ref.name === 'auth');
+  const cache = policies.findIndex((ref) => ref.name === 'cache');
+  return auth !== -1 && auth < cache ? ['principal'] : [];
 }

@@ -16,7 +16,7 @@ import {
   varyNames,
 } from './freshness.js';
 import { credentialSuffix, hasCredentials, targetKey, varySuffix } from './key.js';
-import type { CacheOptions } from './options.js';
+import type { RouteCacheOptions } from './options.js';
 import { type Flight, type FlightResult, SingleFlight } from './single-flight.js';
 
 /** Methods RFC 9110 calls unsafe; a success on one invalidates the path's entries. */
@@ -92,7 +92,7 @@ export class ResponseCache {
   private readonly statuses: Set<number>;
 
   constructor(
-    private readonly options: CacheOptions,
+    private readonly options: RouteCacheOptions,
     private readonly store: CacheStore,
     private readonly stats: GatewayStats,
     private readonly route: string,
