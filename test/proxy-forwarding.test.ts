@@ -17,7 +17,7 @@ describe('proxy forwarding', () => {
   before(async () => {
     upstream = await startUpstream();
     const loaded = await loadTestConfig(
-      `server:\n  trust_proxy: [10.0.0.0/8]\nroutes:\n  - path: /api/v1\n    target: ${upstream.url}/base\n  - path: /keep\n    target: ${upstream.url}\n    strip_path: false\n    preserve_host: true\n  - path: /own\n    target: ${upstream.url}\n    plugins: [request-id]\n`,
+      `server:\n  trust_proxy: [10.0.0.0/8]\nroutes:\n  - path: /api/v1\n    target: ${upstream.url}/base\n  - path: /keep\n    target: ${upstream.url}\n    strip_path: false\n    preserve_host: true\n  - path: /own\n    target: ${upstream.url}\n    plugins: [request-id]\n  - path: /small\n    target: ${upstream.url}\n    body_limit: 1kb\n`,
     );
     gateway = await createGateway(loaded, { logger: false });
     url = await gateway.listen(0, '127.0.0.1');
@@ -70,6 +70,24 @@ describe('proxy forwarding', () => {
       const received = upstream.requests.at(-1)!;
       assert.equal(received.body.length, body.length);
       assert.equal(received.headers.expect, undefined);
+    });
+  }
+
+  for (const [path, status] of [
+    ['/small/up', 413],
+    ['/nowhere', 404],
+  ] as const) {
+    it(`sends ${status} without 100 Continue`, async () => {
+      const before = upstream.requests.length;
+      const text = await sendRawWhole(
+        url,
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      // The client never sent the body, so the gateway responded and closed the connection.
+      assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.doesNotMatch(text, /HTTP\/1\.1 100/);
+      assert.match(text, /\r\nconnection: close\r\n/i);
+      assert.equal(upstream.requests.length, before);
     });
   }
 

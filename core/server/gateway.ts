@@ -21,6 +21,7 @@ import type { RouteKind, RouteRuntime } from '../routes/kind.js';
 import { handleClientError, rejectConnect } from './client-errors.js';
 import { registerServiceEndpoints } from './endpoints.js';
 import { installErrorHandlers, routeOf } from './error-handler.js';
+import { continueWhenBodyIsRead } from './expect-continue.js';
 import { createRedactor } from './redact.js';
 import { originForm } from './request-target.js';
 import { GatewayStats } from './stats.js';
@@ -78,6 +79,7 @@ export class GatewayBuilder {
     });
     app.server.headersTimeout = server.headersTimeout;
     app.server.on('connect', rejectConnect.bind(app));
+    continueWhenBodyIsRead(app.server);
     installErrorHandlers(app);
     this.countRequests(app);
     if (server.accessLog) {
