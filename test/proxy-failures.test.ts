@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { rawRequest, startGatewayFor, startUpstream } from './helpers.js';
+import {
+  rawRequest,
+  spawnGateway,
+  startGatewayFor,
+  startUpstream,
+  writeConfig,
+} from './helpers.js';
 
 /** A TCP server that resets the first `resets` connections, then responds with HTTP 200. */
 async function startFlakyServer(t: TestContext, resets: number) {
@@ -113,13 +119,20 @@ describe('upstream failures', () => {
 
   it('stops retrying after the configured count', async (t) => {
     const flaky = await startFlakyServer(t, 10);
-    const { url } = await startGatewayFor(
-      t,
+    const config = writeConfig(
       `routes:\n  - path: /flaky\n    target: ${flaky.url}\n    retries: 2\n`,
     );
+    const { url, logs } = await spawnGateway(t, config);
     const response = await rawRequest(url, { path: '/flaky' });
     assert.equal(response.status, 502);
     assert.equal(flaky.seen.length, 3);
+    // One log line for the failed request, counting its three attempts.
+    const failures = () => logs.filter((line) => line.msg === 'upstream request failed');
+    for (let waited = 0; failures().length === 0 && waited < 5000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(failures().length, 1, JSON.stringify(logs));
+    assert.equal(failures()[0].attempts, 3);
   });
 
   it('keeps serving after upstream failures', async (t) => {

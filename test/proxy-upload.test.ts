@@ -43,6 +43,29 @@ async function startCountingUpstream(t: TestContext, progress: { sent: number })
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
+/** Sends one request to the gateway on 127.0.0.1 and resolves with the whole response. */
+function sendRequest(
+  port: string,
+  options: { method: string; path: string; headers: Record<string, string> },
+  body: Readable | Buffer,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const upload = request({ host: '127.0.0.1', port, ...options }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+      );
+    });
+    upload.on('error', reject);
+    if (Buffer.isBuffer(body)) {
+      upload.end(body);
+    } else {
+      body.pipe(upload);
+    }
+  });
+}
+
 function memoryInUse(): number {
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
@@ -62,29 +85,18 @@ it('streams a 50 MB upload with bounded memory', async (t) => {
     peak = Math.max(peak, memoryInUse());
   }, 10);
   const { port } = new URL(url);
-  const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const upload = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'PUT',
-        path: '/upload/big.bin',
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-length': String(UPLOAD_BYTES),
-        },
+  const response = await sendRequest(
+    port,
+    {
+      method: 'PUT',
+      path: '/upload/big.bin',
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(UPLOAD_BYTES),
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-        );
-      },
-    );
-    upload.on('error', reject);
-    generatedBody(UPLOAD_BYTES, progress).pipe(upload);
-  });
+    },
+    generatedBody(UPLOAD_BYTES, progress),
+  );
   clearInterval(sampler);
   assert.equal(response.status, 200);
   assert.equal(JSON.parse(response.body).size, UPLOAD_BYTES);
@@ -127,6 +139,27 @@ it('rejects a body over the route limit with 413', async (t) => {
   });
   assert.equal(status, 413);
   assert.equal(upstream.requests.length, 0);
+});
+
+it('names the limit for a chunked body', async (t) => {
+  // This upstream closes its connections when the test ends, open or idle.
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const { url } = await startGatewayFor(
+    t,
+    `routes:\n  - path: /small\n    target: ${upstream.url}\n    body_limit: 16kb\n`,
+  );
+  const { port } = new URL(url);
+  // A body just over the limit, written at once, so the response arrives after the whole request.
+  const response = await sendRequest(
+    port,
+    { method: 'POST', path: '/small', headers: { 'transfer-encoding': 'chunked' } },
+    Buffer.alloc(20 * 1024, 'x'),
+  );
+  assert.equal(response.status, 413);
+  const error = JSON.parse(response.body) as { code: string; error: string };
+  assert.equal(error.code, 'PACTOWN_ERR_BODY_TOO_LARGE');
+  assert.equal(error.error, 'request body exceeds 16384 bytes');
 });
 
 it('cuts a chunked body over the route limit', async (t) => {

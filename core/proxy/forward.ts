@@ -55,6 +55,9 @@ export class UpstreamError extends Error {
     super(message, { cause });
     this.name = 'UpstreamError';
   }
+
+  /** Requests sent to the upstream for this client request, retries included. */
+  attempts?: number;
 }
 
 /**
@@ -333,7 +336,9 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (!this.reply.sent) {
-      this.fail(upstreamError(error));
+      const failure = upstreamError(error);
+      failure.attempts = this.attempt + 1;
+      this.fail(failure);
     }
   }
 

@@ -386,14 +386,14 @@ const TIMEOUT_CODES = new Set([
   'FST_REPLY_FROM_CONNECT_TIMEOUT',
 ]);
 
-/** Tells whether `error` or one of its causes is a request body that grew past its limit. */
-function isBodyTooLarge(error: unknown): boolean {
+/** Returns `error`, or the first of its causes, that is a request body grown past its limit. */
+function bodyTooLarge(error: unknown): Error | undefined {
   for (let current = error; current; current = (current as Error).cause) {
     if ((current as { code?: string }).code === 'PACTOWN_ERR_BODY_TOO_LARGE') {
-      return true;
+      return current as Error;
     }
   }
-  return false;
+  return undefined;
 }
 
 export function sendUpstreamError(
@@ -401,12 +401,12 @@ export function sendUpstreamError(
   error: Error & { code?: string },
   route: string,
 ) {
-  if (isBodyTooLarge(error)) {
+  const tooLarge = bodyTooLarge(error);
+  if (tooLarge) {
     reply.request.log.warn({ route }, 'rejected a streamed body over the limit');
     reply.code(413).header('connection', 'close');
-    reply.send(
-      errorBody('PACTOWN_ERR_BODY_TOO_LARGE', 'request body exceeds the route limit', route),
-    );
+    // The error names the limit in bytes, as the 413 to a declared Content-Length does.
+    reply.send(errorBody('PACTOWN_ERR_BODY_TOO_LARGE', tooLarge.message, route));
     return;
   }
   const cause = (error.cause ?? {}) as { code?: string; message?: string };
@@ -414,7 +414,9 @@ export function sendUpstreamError(
   const code = timedOut ? 'PACTOWN_ERR_UPSTREAM_TIMEOUT' : 'PACTOWN_ERR_UPSTREAM_UNAVAILABLE';
   const status = timedOut ? 504 : 502;
   const detail = cause.code ?? error.code ?? error.message;
-  reply.request.log.error({ route, code, cause: detail }, 'upstream request failed');
+  // Retries are not logged one by one: the single failure line counts them.
+  const { attempts } = error as { attempts?: number };
+  reply.request.log.error({ route, code, cause: detail, attempts }, 'upstream request failed');
   reply.code(status).header('content-type', 'application/json; charset=utf-8');
   reply.send(
     errorBody(

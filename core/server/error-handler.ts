@@ -69,7 +69,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     let message = status >= 500 ? 'internal gateway error' : error.message;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && request.routeOptions.bodyLimit) {
-      message = `request body exceeds the limit of ${request.routeOptions.bodyLimit} bytes`;
+      message = `request body exceeds ${request.routeOptions.bodyLimit} bytes`;
     } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       const type = String(request.headers['content-type'] ?? '');
       const quoted = JSON.stringify(type.length > 60 ? `${type.slice(0, 57)}...` : type);
