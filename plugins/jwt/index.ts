@@ -62,7 +62,12 @@ export default definePlugin({
     } else {
       if (source.kind === 'secret' && source.secret.length < MIN_SECRET_BYTES) {
         context.log.warn(
-          { bytes: source.secret.length, minimum: MIN_SECRET_BYTES, env: SECRET_ENV },
+          {
+            bytes: source.secret.length,
+            minimum: MIN_SECRET_BYTES,
+            // The secret comes from the route's `secret:` when it has one, else from JWT_SECRET.
+            ...(options.secret === undefined ? { env: SECRET_ENV } : { option: 'secret' }),
+          },
           'jwt secret is shorter than recommended for HS256',
         );
       }

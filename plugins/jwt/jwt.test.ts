@@ -5,7 +5,13 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { exportSPKI, type GenerateKeyPairResult, generateKeyPair, SignJWT } from 'jose';
 import { ConfigError } from '../../core/index.js';
-import { loadTestConfig, startGatewayFor, startUpstream, writeConfig } from '../../test/helpers.js';
+import {
+  loadTestConfig,
+  spawnGateway,
+  startGatewayFor,
+  startUpstream,
+  writeConfig,
+} from '../../test/helpers.js';
 import { echoedHeaders, echoedUrl, httpClient } from '../../test/policies-support.js';
 
 const SECRET = 'test-secret-with-at-least-32-bytes!!';
@@ -364,4 +370,30 @@ test('jwt key and algorithm mistakes are config errors', async () => {
     route('{ scheme: jwt, public_key: "-----BEGIN PUBLIC KEY-----\\nxx" }'),
   );
   assert.match(badPem[0].message, /invalid PEM public key/);
+});
+
+test('jwt short secret warning names its source', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const short = 'short-secret-LEAK';
+  const warning = 'jwt secret is shorter than recommended for HS256';
+  const inline = writeConfig(
+    `routes:\n  - path: /api/*\n    target: ${upstream.url}\n    auth: { scheme: jwt, secret: ${short} }\n`,
+  );
+  const fromOption = await spawnGateway(t, inline, { JWT_SECRET: '' });
+  const optionLine = fromOption.logs.find((line) => line.msg === warning);
+  assert.ok(optionLine, JSON.stringify(fromOption.logs));
+  assert.equal(optionLine.option, 'secret');
+  assert.equal(optionLine.env, undefined);
+  assert.ok(!JSON.stringify(fromOption.logs).includes(short), 'the secret is not logged');
+
+  const shorthand = writeConfig(
+    `routes:\n  - path: /api/*\n    target: ${upstream.url}\n    auth: jwt\n`,
+  );
+  const fromEnv = await spawnGateway(t, shorthand, { JWT_SECRET: short });
+  const envLine = fromEnv.logs.find((line) => line.msg === warning);
+  assert.ok(envLine, JSON.stringify(fromEnv.logs));
+  assert.equal(envLine.env, 'JWT_SECRET');
+  assert.equal(envLine.option, undefined);
+  assert.ok(!JSON.stringify(fromEnv.logs).includes(short), 'the secret is not logged');
 });
