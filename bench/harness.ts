@@ -409,7 +409,9 @@ function describeRun(title: string, record: RunRecord): string {
   const rss = record.peakRssBytes ? `, rss ${Math.round(record.peakRssBytes / 2 ** 20)} MB` : '';
   const cores = record.cores !== undefined ? `, cpu ${record.cores.toFixed(2)}` : '';
   const failures = result.non2xx + result.errors > 0 ? `, ${describeFailures(result)}` : '';
-  return `${title} ${result.tool} c=${record.connections}: ${Math.round(result.rps)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms${rss}${cores}${failures}`;
+  const stall =
+    result.generatorStallMs !== undefined ? `, harness stalled ${result.generatorStallMs} ms` : '';
+  return `${title} ${result.tool} c=${record.connections}: ${Math.round(result.rps)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms${rss}${cores}${failures}${stall}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon, { type RequestSpec } from 'autocannon';
 import { Pool } from 'undici';
 
@@ -41,6 +42,11 @@ export interface LoadResult {
   /** Responses per status code; wrk reports none. */
   statusCodes?: Record<string, number>;
   latency: Latency;
+  /**
+   * Open loop only: the longest the harness's own event loop was blocked during the run, in
+   * milliseconds. Requests due in that time were sent late, and their latency counts the delay.
+   */
+  generatorStallMs?: number;
 }
 
 /** Runs autocannon with pipelining 1, as fast as the server responds. */
@@ -152,6 +158,8 @@ export async function runOpenLoop(spec: LoadSpec & { rate: number }): Promise<Lo
       });
     inFlight.add(task);
   };
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const startedAt = performance.now();
   let sent = 0;
   try {
@@ -166,6 +174,7 @@ export async function runOpenLoop(spec: LoadSpec & { rate: number }): Promise<Lo
       await Promise.allSettled([...inFlight]);
     }
   } finally {
+    loopDelay.disable();
     await pool.close();
   }
   const seconds = (performance.now() - startedAt) / 1000;
@@ -187,6 +196,8 @@ export async function runOpenLoop(spec: LoadSpec & { rate: number }): Promise<Lo
       p99: round(percentile(0.99)),
       p999: round(percentile(0.999)),
     },
+    // The histogram counts delays beyond its 10 ms sampling interval, in nanoseconds.
+    generatorStallMs: round(Math.max(0, loopDelay.max / 1e6 - 10)),
   };
 }
 

@@ -132,6 +132,9 @@ export function summaryOf(
   return result ? summarize(runsOf(result, tool, connections)) : undefined;
 }
 
+const GENERATOR_STALL_NOTE =
+  "The harness stall is the longest time the load generator's own event loop was blocked in any of the runs. Requests due in that time went out late and count the delay, so a p99 close to it may come from the harness rather than from the contender.";
+
 const integer = (value: number) => Math.round(value).toLocaleString('en-US');
 const ms = (value: number | undefined) =>
   value === undefined || Number.isNaN(value)
@@ -193,6 +196,8 @@ interface FixedRateSummary {
   cores?: number;
   failures: string;
   count: number;
+  /** The harness's longest event-loop stall in any of the runs, absent in older files. */
+  generatorStallMs?: number;
 }
 
 function summarizeFixedRate(fixed: FixedRateRuns | undefined): FixedRateSummary | undefined {
@@ -207,7 +212,13 @@ function summarizeFixedRate(fixed: FixedRateRuns | undefined): FixedRateSummary 
     p99Min: Math.min(...p99s),
     p99Max: Math.max(...p99s),
     p999: median(fixed.runs.map((run) => run.result.latency.p999 ?? Number.NaN)),
+    generatorStallMs: maxOf(fixed.runs.map((run) => run.result.generatorStallMs)),
   };
+}
+
+function maxOf(values: (number | undefined)[]): number | undefined {
+  const known = values.filter((value) => value !== undefined);
+  return known.length > 0 ? Math.max(...known) : undefined;
 }
 
 function fixedRateTable(results: ContenderResult[], key: 'fixedRate' | 'targetRate'): string[] {
@@ -217,16 +228,22 @@ function fixedRateTable(results: ContenderResult[], key: 'fixedRate' | 'targetRa
   if (rows.length === 0) {
     return [];
   }
+  // Files written before the harness measured its own stalls have no such column.
+  const stalls = rows.some((row) => row.summary!.generatorStallMs !== undefined);
   const lines = [
-    '| contender | target req/s | achieved req/s | p50 ms | p99 ms, median (min–max) | p99.9 ms | peak RSS MiB | CPU cores | runs |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| contender | target req/s | achieved req/s | p50 ms | p99 ms, median (min–max) | p99.9 ms | peak RSS MiB | CPU cores | runs |${stalls ? ' harness stall ms, max |' : ''}`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|---:|${stalls ? '---:|' : ''}`,
   ];
   for (const { result, summary } of rows) {
     const run = summary!;
     const note = run.failures ? ` (${run.failures})` : '';
+    const stall = stalls ? ` ${ms(run.generatorStallMs)} |` : '';
     lines.push(
-      `| ${result.label}${note} | ${integer(run.rate)} | ${integer(run.rps)} | ${ms(run.p50)} | ${ms(run.p99)} (${ms(run.p99Min)}–${ms(run.p99Max)}) | ${ms(run.p999)} | ${mib(run.peakRssBytes)} | ${run.cores?.toFixed(2) ?? '–'} | ${run.count} |`,
+      `| ${result.label}${note} | ${integer(run.rate)} | ${integer(run.rps)} | ${ms(run.p50)} | ${ms(run.p99)} (${ms(run.p99Min)}–${ms(run.p99Max)}) | ${ms(run.p999)} | ${mib(run.peakRssBytes)} | ${run.cores?.toFixed(2) ?? '–'} | ${run.count} |${stall}`,
     );
+  }
+  if (stalls) {
+    lines.push('', GENERATOR_STALL_NOTE);
   }
   return lines;
 }

@@ -131,7 +131,14 @@ test('bench runs rotate over processes', async () => {
     assert.equal(run.result.tool, 'open-loop');
     assert.ok(run.result.rps > 0, `process ${run.process} answered no 2xx at a fixed rate`);
   }
-  assert.match(renderReport(results, 'npm run bench'), /\| pactown, proxy route \|[^\n]*\| 2 \|\n/);
+  for (const run of proxy.fixedRate.runs) {
+    assert.ok((run.result.generatorStallMs ?? -1) >= 0, 'the harness stall is measured');
+  }
+  // The row ends with the number of runs and the harness's longest stall.
+  assert.match(
+    renderReport(results, 'npm run bench'),
+    /\| pactown, proxy route \|[^\n]*\| 2 \| \d+(\.\d+)? \|\n/,
+  );
   const [scale] = results.scale;
   assert.deepEqual(
     scale.first.map((run) => run.process),
