@@ -48,7 +48,11 @@ describe('pactown command', () => {
     assert.equal(table.routes[1].target, 'http://127.0.0.1:3000/in?token=***');
     assert.ok(!result.stdout.includes('whsec_cli'), 'the secret is hidden');
     const text = pactown(['routes', file]);
-    assert.match(text.stdout, /\/api\/v1\s+proxy/);
+    assert.match(text.stdout, /\/api\/v1\s+proxy\s+http:\/\/127\.0\.0\.1:3000\s/);
+    assert.match(
+      text.stdout,
+      /\/webhooks\/stripe\s+webhook stripe\s+http:\/\/127\.0\.0\.1:3000\/in\?token=\*\*\*\s/,
+    );
   });
 
   it('unknown command names its parent', () => {

@@ -27,9 +27,11 @@ Secrets are shown as "***". --json prints what GET /routes returns.`,
     }
     for (const route of table) {
       const policies = (route.plugins as { name: string }[]).map((plugin) => plugin.name);
-      const target = route.target ?? route.provider ?? '';
+      // A webhook route names its provider beside its kind; a route without a target shows "-".
+      const kind = route.provider ? `${route.kind} ${route.provider}` : String(route.kind);
+      const target = route.target ?? '-';
       console.log(
-        `${String(route.path).padEnd(32)} ${String(route.kind).padEnd(8)} ${String(target).padEnd(36)} ${policies.join(' -> ') || '-'}`,
+        `${String(route.path).padEnd(32)} ${kind.padEnd(16)} ${String(target).padEnd(36)} ${policies.join(' -> ') || '-'}`,
       );
     }
     return 0;
