@@ -43,8 +43,8 @@ export interface LoadResult {
   statusCodes?: Record<string, number>;
   latency: Latency;
   /**
-   * Open loop only: the longest the harness's own event loop was blocked during the run, in
-   * milliseconds. Requests due in that time were sent late, and their latency counts the delay.
+   * Maximum time, in milliseconds, that the harness's own event loop was blocked during an
+   * open-loop run. Requests due in that time were sent late, and their latency counts the delay.
    */
   generatorStallMs?: number;
 }
@@ -117,6 +117,9 @@ export function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
 // NOTE: the generator shares the harness process and the machine's cores with the contenders.
 // At the direct upstream's half-maximum rate (about 44,000/s on 2 cores) it was itself the limit,
 // so latencies at such rates are its own queue.
+// NOTE: the first 750 ms or so of a run sometimes carry latencies of 100 to 300 ms, with no GC
+// pause in the gateway and no block of the harness's loop. The cause is unknown, and every
+// request of the run counts.
 export async function runOpenLoop(spec: LoadSpec & { rate: number }): Promise<LoadResult> {
   const pool = new Pool(spec.url, {
     connections: spec.connections,
@@ -196,7 +199,8 @@ export async function runOpenLoop(spec: LoadSpec & { rate: number }): Promise<Lo
       p99: round(percentile(0.99)),
       p999: round(percentile(0.999)),
     },
-    // The histogram counts delays beyond its 10 ms sampling interval, in nanoseconds.
+    // Each sample is the time between two firings of a 10 ms timer, in nanoseconds, so a stall
+    // is the longest sample minus those 10 ms.
     generatorStallMs: round(Math.max(0, loopDelay.max / 1e6 - 10)),
   };
 }

@@ -99,7 +99,7 @@ describe('pactown command', () => {
     assert.match(result.stderr, /Usage: pactown validate/);
   });
 
-  it('takes the config as FILE or --config', () => {
+  it('commands take FILE or --config', () => {
     const file = writeConfig('routes:\n  - path: /api\n    target: http://127.0.0.1:3000\n');
     const missing = '/nonexistent/routes.yaml';
     for (const command of ['validate', 'routes']) {

@@ -141,7 +141,7 @@ it('rejects a body over the route limit with 413', async (t) => {
   assert.equal(upstream.requests.length, 0);
 });
 
-it('names the limit for a chunked body', async (t) => {
+it('chunked 413 names the limit', async (t) => {
   // This upstream closes its connections when the test ends, open or idle.
   const upstream = await startUpstream();
   t.after(() => upstream.close());

@@ -216,7 +216,7 @@ function describe(error: ErrorObject, found: unknown): { message: string; hint?:
   switch (error.keyword) {
     case 'minLength':
     case 'maxLength': {
-      // The length alone: the value may be a secret, and its length is what is wrong.
+      // Only the length is shown, because the value may be a secret and its length is the fault.
       const bound = error.keyword === 'minLength' ? 'at least' : 'at most';
       const unit = limit === 1 ? 'character' : 'characters';
       const length = typeof error.data === 'string' ? `, found ${error.data.length}` : '';

@@ -6,6 +6,7 @@ import {
   type PluginCheckContext,
 } from '../../core/index.js';
 import {
+  authRunsBeforeCache,
   type CacheOptions,
   cacheOptionsSchema,
   expandCacheOptions,
@@ -68,17 +69,12 @@ function checkCacheOptions(options: CacheOptions, context: PluginCheckContext): 
     });
   }
   const principal = options.user_key?.indexOf('principal') ?? -1;
-  if (principal !== -1) {
-    const policies = context.route.policies;
-    const auth = policies.findIndex((ref) => ref.name === 'auth');
-    const own = policies.findIndex((ref) => ref.name === 'cache');
-    if (auth === -1 || auth > own) {
-      issues.push({
-        path: ['user_key', principal],
-        message: '"principal" needs the auth policy before the cache on this route',
-        hint: 'add auth: to the route, or key by authorization or a cookie instead',
-      });
-    }
+  if (principal !== -1 && !authRunsBeforeCache(context.route.policies)) {
+    issues.push({
+      path: ['user_key', principal],
+      message: '"principal" needs the auth policy before the cache on this route',
+      hint: 'add auth: to the route, or key by authorization or a cookie instead',
+    });
   }
   return issues;
 }

@@ -112,7 +112,15 @@ export function userKeyFor(options: CacheOptions, policies: readonly { name: str
   if (options.user_key !== undefined) {
     return options.user_key;
   }
+  return authRunsBeforeCache(policies) ? ['principal'] : [];
+}
+
+/**
+ * Tells whether a route's auth policy runs before its cache, so that requests reach the cache
+ * with a principal.
+ */
+export function authRunsBeforeCache(policies: readonly { name: string }[]): boolean {
   const auth = policies.findIndex((ref) => ref.name === 'auth');
   const cache = policies.findIndex((ref) => ref.name === 'cache');
-  return auth !== -1 && auth < cache ? ['principal'] : [];
+  return auth !== -1 && auth < cache;
 }

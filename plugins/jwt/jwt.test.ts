@@ -372,7 +372,7 @@ test('jwt key and algorithm mistakes are config errors', async () => {
   assert.match(badPem[0].message, /invalid PEM public key/);
 });
 
-test('jwt short secret warning names its source', async (t) => {
+test('short jwt secret names its source', async (t) => {
   const upstream = await startUpstream();
   t.after(() => upstream.close());
   const short = 'short-secret-LEAK';
